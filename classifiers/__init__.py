@@ -1,0 +1,1 @@
+"""Mention classifiers: type (complaint, question, ...) and sentiment."""

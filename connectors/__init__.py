@@ -1,0 +1,1 @@
+"""Connectors: pull or receive mentions and publish `RawMention`s to Kafka."""

@@ -1,0 +1,197 @@
+"""`luister demo`: the whole pipeline on the local embedded services, with a summary.
+
+1. start Kafka + Elasticsearch (deploy/local/services.py), create topics and index;
+2. start one Faust worker;
+3. replay the bundled sample into `mentions.raw`;
+4. wait until every record is indexed or dead-lettered, measuring publish→searchable
+   latency by polling Elasticsearch (a document counts when a search first returns it);
+5. print counts by type, sentiment and source, latency percentiles, the DLQ reasons,
+   and a query to paste.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+from elasticsearch import Elasticsearch
+
+from luister.config import PROJECT_ROOT, Settings
+from luister.kafka_admin import create_topics, end_offsets, read_from
+
+SERVICES = [sys.executable, str(PROJECT_ROOT / "deploy" / "local" / "services.py")]
+
+
+def say(msg: str) -> None:
+    print(f"[demo] {msg}", flush=True)
+
+
+class SearchableProbe(threading.Thread):
+    """Polls Elasticsearch and notes, per mention id, when it first became searchable."""
+
+    def __init__(self, es: Elasticsearch, index: str, since: datetime, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.es, self.index, self.since, self.interval = es, index, since, interval
+        self.latency_s: dict[str, float] = {}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.poll()
+            self._stop_event.wait(self.interval)
+
+    def poll(self) -> None:
+        try:
+            resp = self.es.search(
+                index=self.index, size=10_000, source=["id", "ingested_at"],
+                query={"range": {"ingested_at": {"gte": self.since.isoformat()}}},
+            )
+        except Exception:  # noqa: BLE001 - the node may be busy; the next poll catches up
+            return
+        seen_at = datetime.now(timezone.utc)
+        for hit in resp["hits"]["hits"]:
+            doc_id = hit["_id"]
+            if doc_id not in self.latency_s:
+                ingested = datetime.fromisoformat(hit["_source"]["ingested_at"])
+                self.latency_s[doc_id] = (seen_at - ingested).total_seconds()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    out = open(log_path, "wb")  # noqa: SIM115 - kept open for the child's lifetime
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "luister.cli", "worker", "-l", "info"],
+        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT,
+        env=dict(os.environ), start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the Faust worker exited with {proc.returncode}; see {log_path}")
+        if b"Ready" in log_path.read_bytes():
+            return proc
+        time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError(f"the Faust worker did not become ready in 120 s; see {log_path}")
+
+
+def _stop_worker(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run_demo(settings: Settings, sample: Path, *, timeout: float, keep_services: bool) -> int:
+    from connectors.file_replay import FileReplayConnector
+    from connectors.publisher import MentionPublisher
+    from luister.cli import _ensure_index  # one place that creates the index
+
+    import asyncio
+
+    began = time.monotonic()
+    say("starting Kafka and Elasticsearch (first run downloads them; later runs reuse .cache/)")
+    if subprocess.call(SERVICES + ["up"]) != 0:
+        say("could not start the services; the message above says why")
+        return 1
+    create_topics(settings)
+    asyncio.run(_ensure_index(settings))
+    es = Elasticsearch(settings.es_url, request_timeout=30)
+    dlq_start = end_offsets(settings.kafka_bootstrap, settings.topic_dlq)
+
+    worker_log = PROJECT_ROOT / ".cache" / "logs" / "demo-worker.log"
+    say(f"starting a Faust worker (log: {worker_log})")
+    worker = _start_worker(settings, worker_log)
+    try:
+        run_start = datetime.now(timezone.utc)
+        probe = SearchableProbe(es, settings.es_write_alias, run_start)
+        probe.start()
+        say(f"replaying {sample}")
+        with MentionPublisher(settings.kafka_bootstrap, settings.topic_raw) as publisher:
+            stats = FileReplayConnector(sample).run(publisher)
+        expected_valid = set(stats.published_ids)
+        say(f"published {stats.total} records ({stats.valid} valid, {stats.passthrough} invalid)")
+
+        deadline = time.monotonic() + timeout
+        dead_letters: list[dict] = []
+        last_report = 0.0
+        while True:
+            indexed = len(expected_valid & probe.latency_s.keys())
+            dead_letters = [json.loads(v) for v in read_from(settings.kafka_bootstrap, settings.topic_dlq, dlq_start,
+                                                              timeout_s=5)]
+            if indexed + len(dead_letters) >= stats.total and indexed >= len(expected_valid):
+                break
+            if time.monotonic() > deadline:
+                say(f"timed out after {timeout:.0f}s: {indexed} indexed, {len(dead_letters)} dead-lettered of "
+                    f"{stats.total}; see {worker_log}")
+                return 1
+            if time.monotonic() - last_report > 2:
+                say(f"  progress: {indexed}/{len(expected_valid)} searchable, {len(dead_letters)} dead-lettered")
+                last_report = time.monotonic()
+            time.sleep(0.5)
+        probe.stop()
+    finally:
+        _stop_worker(worker)
+
+    es.indices.refresh(index=settings.es_write_alias)
+    _print_summary(es, settings, expected_valid, probe, dead_letters, time.monotonic() - began)
+    if not keep_services:
+        subprocess.call(SERVICES + ["down"])
+    else:
+        say("Kafka and Elasticsearch keep running; stop them with: make services-down")
+    return 0
+
+
+def _print_summary(es: Elasticsearch, settings: Settings, ids: set[str], probe: SearchableProbe,
+                   dead_letters: list[dict], elapsed: float) -> None:
+    index = settings.es_write_alias
+    resp = es.search(
+        index=index, size=0, query={"ids": {"values": sorted(ids)}},
+        aggs={name: {"terms": {"field": name, "size": 20}} for name in ("type", "sentiment", "source", "brand")},
+    )
+    total = resp["hits"]["total"]["value"]
+    latencies = sorted(probe.latency_s[i] for i in ids if i in probe.latency_s)
+    print()
+    print("=" * 64)
+    print(f" Luister demo summary  ({elapsed:.0f}s wall clock)")
+    print("=" * 64)
+    print(f" indexed mentions      {total}")
+    print(f" dead-lettered         {len(dead_letters)}")
+    for name in ("type", "sentiment", "source", "brand"):
+        buckets = resp["aggregations"][name]["buckets"]
+        print(f" by {name:<10}         " + ", ".join(f"{b['key']} {b['doc_count']}" for b in buckets))
+    if latencies:
+        print(f" publish→searchable    p50 {_percentile(latencies, 50):.2f}s   p99 {_percentile(latencies, 99):.2f}s   "
+              f"(n={len(latencies)}, polled every {probe.interval:.1f}s)")
+    reasons = Counter(d["reason"] for d in dead_letters)
+    if dead_letters:
+        print(" dead-letter reasons   " + ", ".join(f"{r} {n}" for r, n in reasons.most_common()))
+        for d in dead_letters:
+            print(f"   - {d['reason']}: {d['detail'][:90]}")
+    print("-" * 64)
+    print(" Try it yourself:")
+    print(f"   curl -s '{settings.es_url}/{index}/_count'")
+    print(f"   curl -s '{settings.es_url}/{index}/_search?pretty' -H 'content-type: application/json' -d '"
+          '{"query":{"bool":{"must":{"match":{"text.nl":"pakket"}},"filter":{"term":{"type":"complaint"}}}},'
+          '"_source":["text","type","sentiment","brand"],"size":3}\'')
+    print(" Stop the services with: make services-down")
+    print("=" * 64)

@@ -1,0 +1,1 @@
+"""The Faust stream job: normalize -> classify -> index (more stages to come)."""

@@ -1,0 +1,152 @@
+"""Faust wiring: thin loops around the pure stage functions.
+
+Each agent takes a batch (`take_events(n, within=t)`), does its work, and only then
+lets Faust ack the batch; Faust flushes the producer before it commits offsets, so
+a crash replays from the last commit (at-least-once) and idempotent ids make the
+replay harmless. No record is skipped silently: whatever a stage cannot handle goes
+to the dead-letter topic with the reason.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from elasticsearch import AsyncElasticsearch
+
+from classifiers.registry import load_classifier
+from luister import metrics
+from pipeline import topics
+from pipeline.app import app, settings
+from pipeline.classify import classified, texts_and_languages
+from pipeline.normalize import normalize as normalize_record
+from schemas import ClassifiedMention, DeadLetter, DeadLetterReason, RawMention
+from sinks.elasticsearch import BulkWriter, ensure_index
+
+log = logging.getLogger(__name__)
+
+classifier = load_classifier(settings.classifier)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def _dead_letter(letter: DeadLetter) -> None:
+    metrics.STAGE_EVENTS.labels(stage=letter.stage, outcome="dlq").inc()
+    log.warning("dead-lettered", extra={"stage": letter.stage, "reason": letter.reason.value,
+                                        "detail": letter.detail[:200], "mention_id": letter.mention_id,
+                                        "offset": letter.offset})
+    await topics.dlq.send(key=letter.id.encode(), value=letter.model_dump_json().encode())
+
+
+async def _dead_letter_event(event, stage: str, reason: DeadLetterReason, detail: str, mention_id: str | None) -> None:
+    msg = event.message
+    await _dead_letter(DeadLetter.build(
+        stage=stage, reason=reason, detail=detail, original=msg.value or b"", received_at=_now(),
+        topic=msg.topic, partition=msg.partition, offset=msg.offset, key=msg.key, mention_id=mention_id,
+    ))
+
+
+@app.agent(topics.raw)
+async def normalize(stream):
+    """mentions.raw -> mentions.normalized (keyed by customer) | mentions.dlq."""
+    async for events in stream.take_events(settings.normalize_batch_size, within=settings.batch_within_seconds):
+        started = time.perf_counter()
+        for event in events:
+            msg = event.message
+            result = normalize_record(msg.value, received_at=_now(), topic=msg.topic, partition=msg.partition,
+                                      offset=msg.offset, key=msg.key)
+            if isinstance(result, DeadLetter):
+                await _dead_letter(result)
+                continue
+            metrics.STAGE_EVENTS.labels(stage="normalize", outcome="ok").inc()
+            await topics.normalized.send(key=result.customer_key.encode(), value=msg.value)
+        metrics.STAGE_SECONDS.labels(stage="normalize").observe(time.perf_counter() - started)
+
+
+@app.agent(topics.normalized)
+async def classify(stream):
+    """mentions.normalized -> mentions.classified, the model run off the event loop."""
+    loop = asyncio.get_running_loop()
+    async for events in stream.take_events(settings.classify_batch_size, within=settings.batch_within_seconds):
+        started = time.perf_counter()
+        mentions: list[RawMention] = []
+        kept = []
+        for event in events:
+            try:
+                mentions.append(RawMention.model_validate_json(event.message.value))
+                kept.append(event)
+            except ValueError as exc:  # only if someone else writes to this topic
+                await _dead_letter_event(event, "classify", DeadLetterReason.schema_violation, str(exc), None)
+        if not mentions:
+            continue
+        texts, languages = texts_and_languages(mentions)
+        results = await loop.run_in_executor(None, classifier.classify_batch, texts, languages)
+        processed_at = _now()
+        for event, mention, result in zip(kept, mentions, results, strict=True):
+            try:
+                out = classified(mention, result, model_version=classifier.model_version, processed_at=processed_at)
+            except ValueError as exc:
+                await _dead_letter_event(event, "classify", DeadLetterReason.processing_error, str(exc), mention.id)
+                continue
+            metrics.STAGE_EVENTS.labels(stage="classify", outcome="ok").inc()
+            await topics.classified.send(key=event.message.key, value=out.model_dump_json(exclude_none=True).encode())
+        metrics.STAGE_SECONDS.labels(stage="classify").observe(time.perf_counter() - started)
+
+
+async def _connect_elasticsearch() -> BulkWriter:
+    """Wait (with backoff) until Elasticsearch answers and the index exists."""
+    client = AsyncElasticsearch(settings.es_url, request_timeout=settings.es_request_timeout)
+    delay = settings.es_retry_initial_seconds
+    while True:
+        try:
+            await ensure_index(client, settings.es_index_prefix)
+            return BulkWriter(client, settings.es_write_alias, chunk_size=settings.es_bulk_size,
+                              max_chunk_bytes=settings.es_bulk_max_bytes,
+                              initial_backoff=settings.es_retry_initial_seconds,
+                              max_backoff=settings.es_retry_max_seconds)
+        except Exception as exc:  # noqa: BLE001 - any failure here means "not ready yet"
+            log.warning("elasticsearch not ready; retrying", extra={"url": settings.es_url, "error": repr(exc)[:300],
+                                                                    "retry_in_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, settings.es_retry_max_seconds)
+
+
+def _documents(events: Sequence) -> tuple[list[tuple[str, dict]], dict[str, object], list[tuple[object, str]]]:
+    docs: list[tuple[str, dict]] = []
+    by_id: dict[str, object] = {}
+    bad: list[tuple[object, str]] = []
+    for event in events:
+        try:
+            mention = ClassifiedMention.model_validate_json(event.message.value)
+        except ValueError as exc:
+            bad.append((event, str(exc)))
+            continue
+        docs.append((mention.id, mention.model_dump(mode="json", exclude_none=True)))
+        by_id[mention.id] = event
+    return docs, by_id, bad
+
+
+@app.agent(topics.classified)
+async def index(stream):
+    """mentions.classified -> Elasticsearch, in bulk; offsets advance only after the write."""
+    writer = await _connect_elasticsearch()
+    async for events in stream.take_events(settings.es_bulk_size, within=settings.es_sink_within_seconds):
+        started = time.perf_counter()
+        docs, by_id, bad = _documents(events)
+        for event, detail in bad:
+            await _dead_letter_event(event, "index", DeadLetterReason.schema_violation, detail, None)
+        result = await writer.write(docs)
+        for rejected in result.rejected:
+            await _dead_letter_event(by_id[rejected.doc_id], "index", DeadLetterReason.rejected,
+                                     f"elasticsearch status {rejected.status}: {rejected.reason}", rejected.doc_id)
+        acked = datetime.now(timezone.utc)
+        for _, doc in docs:
+            if doc.get("ingested_at"):
+                metrics.PIPELINE_LATENCY.observe(
+                    max(0.0, (acked - datetime.fromisoformat(doc["ingested_at"])).total_seconds()))
+        metrics.STAGE_EVENTS.labels(stage="index", outcome="ok").inc(result.indexed)
+        metrics.STAGE_SECONDS.labels(stage="index").observe(time.perf_counter() - started)

@@ -1,0 +1,46 @@
+"""The Faust application. Run a worker with either of:
+
+    faust -A pipeline.app worker -l info
+    luister worker
+
+Settings come from luister.config (env LUISTER_*, or the file named by LUISTER_CONFIG).
+"""
+from __future__ import annotations
+
+import faust
+
+from luister.config import get_settings
+from luister.logs import setup_logging
+
+settings = get_settings()
+
+
+def _broker_url(bootstrap: str) -> str:
+    return ";".join(f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip())
+
+
+app = faust.App(
+    settings.app_id,
+    broker=_broker_url(settings.kafka_bootstrap),
+    key_serializer="raw",
+    value_serializer="raw",  # the schemas, not Faust records, are the contract: we parse ourselves
+    datadir=str(settings.worker_data_dir),
+    web_host="127.0.0.1",
+    web_port=settings.worker_web_port,
+    topic_partitions=settings.topic_partitions,
+    topic_replication_factor=settings.topic_replication,
+    producer_acks=-1,
+    consumer_auto_offset_reset="earliest",
+    broker_commit_every=1000,
+    broker_commit_interval=1.0,
+    logging_config=None,
+)
+
+
+@app.on_configured.connect
+def _configure_logging(app: faust.App, conf, **kwargs) -> None:  # noqa: ARG001
+    setup_logging(settings.log_level, settings.log_format)
+
+
+# Importing registers the topics, agents and web views on `app`.
+from pipeline import agents, topics, web  # noqa: E402,F401

@@ -1,0 +1,163 @@
+"""The mention as it flows between stages: `RawMention` in, `ClassifiedMention` out.
+
+These models are the one contract between connectors, pipeline agents and sinks.
+They are strict (no type coercion, unknown fields rejected) so that a bad payload
+fails loudly at the `normalize` stage and lands in the dead-letter topic.
+
+Bump `SCHEMA_VERSION` on any incompatible change and keep a reader for the old one.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION = 1
+
+# A mention's text longer than this is "oversized": it goes to the dead-letter topic.
+MAX_TEXT_CHARS = 10_000
+# The whole serialised raw record may not exceed this (checked before parsing).
+MAX_RECORD_BYTES = 256 * 1024
+
+
+class Source(StrEnum):
+    twitter = "twitter"
+    mastodon = "mastodon"
+    bluesky = "bluesky"
+    reddit = "reddit"
+    facebook = "facebook"
+    instagram = "instagram"
+    whatsapp = "whatsapp"
+    email = "email"
+    rss = "rss"
+    forum = "forum"
+    review_site = "review_site"
+    news = "news"
+    webhook = "webhook"
+
+
+class Channel(StrEnum):
+    own = "own"  # the brand's own profile or page: always respond
+    third_party = "third_party"  # someone else's site: respond when it matters
+
+
+class MessageType(StrEnum):
+    complaint = "complaint"
+    question = "question"
+    suggestion = "suggestion"
+    compliment = "compliment"
+    other = "other"  # no action asked: news, chatter, a neutral remark
+
+
+class Sentiment(StrEnum):
+    negative = "negative"
+    neutral = "neutral"
+    positive = "positive"
+
+
+class Persona(StrEnum):
+    brand_ambassador = "brand_ambassador"
+    chronic_critic = "chronic_critic"
+    temporarily_angry = "temporarily_angry"
+    quiet_lurker = "quiet_lurker"
+    regular = "regular"
+
+
+Handle = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+MentionId = Annotated[str, StringConstraints(min_length=3, max_length=300, pattern=r"^[a-z_]+:\S+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class Author(_Strict):
+    handle: Handle
+    display_name: ShortText | None = None
+    followers: Annotated[int, Field(ge=0)] | None = None
+    is_verified: bool = False
+
+
+class RawMention(_Strict):
+    """What a connector publishes to `mentions.raw`."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: MentionId  # "<source>:<native id>": stable, so replays are idempotent
+    source: Source
+    channel: Channel
+    url: ShortText | None = None
+    author: Author
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+    lang_hint: Annotated[str, StringConstraints(max_length=16)] | None = None
+    created_at: AwareDatetime
+    in_reply_to: ShortText | None = None
+    brand: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    matched_keyword: ShortText | None = None
+    ingested_at: AwareDatetime | None = None  # set by the connector when it publishes
+    raw: dict[str, Any] | None = None  # the platform's payload, for audits; not searched
+
+    @property
+    def customer_key(self) -> str:
+        return customer_key(self.source, self.author.handle)
+
+
+def customer_key(source: str, handle: str) -> str:
+    """Stable partition key per author, until linked identities map accounts to customers."""
+    return f"{source}:{handle.strip().lstrip('@').lower()}"
+
+
+def mention_id(source: str, native_id: str) -> str:
+    return f"{source}:{native_id}"
+
+
+def stable_native_id(*parts: str) -> str:
+    """A deterministic id for sources that have none of their own (e.g. a CSV row)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+class Flags(_Strict):
+    profanity: bool = False
+    legal_threat: bool = False
+    safety: bool = False
+    press: bool = False
+    influencer: bool = False
+
+
+class Tone(_Strict):
+    formality: Literal["formal", "informal", "unknown"] = "unknown"
+    emoji: bool = False
+
+
+class ClassifiedMention(RawMention):
+    """What the pipeline publishes to `mentions.classified` and indexes."""
+
+    type: MessageType
+    type_scores: dict[MessageType, Annotated[float, Field(ge=0, le=1)]]
+    sentiment: Sentiment
+    sentiment_score: Annotated[float, Field(ge=-1, le=1)]
+    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    persona: Persona | None = None
+    language: Annotated[str, StringConstraints(max_length=16)] | None = None
+    severity: Annotated[int, Field(ge=0, le=3)] = 0
+    flags: Flags = Flags()
+    tone: Tone = Tone()
+    should_respond: bool | None = None
+    respond_by: AwareDatetime | None = None
+    suggested_reply: str | None = None
+    model_version: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    processed_at: AwareDatetime
+    pipeline_latency_ms: Annotated[float, Field(ge=0)] | None = None
+
+    @classmethod
+    def from_raw(cls, raw: RawMention, **fields: Any) -> "ClassifiedMention":
+        return cls(**{**dict(raw), **fields})
+
+
+def utc_latency_ms(start: datetime | None, end: datetime) -> float | None:
+    if start is None:
+        return None
+    return max(0.0, (end - start).total_seconds() * 1000.0)

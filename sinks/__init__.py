@@ -1,0 +1,1 @@
+"""Sinks: where classified mentions and alerts leave the stream (Elasticsearch, alert hooks)."""
