@@ -33,7 +33,9 @@ demo: install ## Stream the bundled sample through the whole pipeline and print 
 
 test: install ## Unit + end-to-end tests (starts Kafka + Elasticsearch itself)
 	$(PYTHON) deploy/local/services.py up
-	$(PY) -m pytest
+	@# pytest exits 5 when it collected no tests: a failure here, never a pass
+	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-unit: install ## Only the tests that need no services
 	$(PY) -m pytest -m "not e2e"

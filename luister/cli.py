@@ -110,6 +110,47 @@ def replay(settings: Settings, path: str, rate: float | None, limit: int | None)
                f"dead-lettering) to {settings.topic_raw} in {stats.seconds:.1f}s")
 
 
+@main.command()
+@click.option("--count", type=int, default=500, show_default=True, help="How many mentions (burst included).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same stream.")
+@click.option("--rate-per-minute", type=float, default=30.0, show_default=True, help="Stream-time pace of posts.")
+@click.option("--burst-brand", default=None, help="Inject a negative surge for this brand (e.g. PakjePost).")
+@click.option("--burst-topic", default="storing", show_default=True, help="What the surge is about.")
+@click.option("--burst-start-minutes", type=float, default=10.0, show_default=True)
+@click.option("--burst-minutes", type=float, default=15.0, show_default=True)
+@click.option("--burst-rate-per-minute", type=float, default=20.0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write JSONL here ('-' for stdout).")
+@click.option("--publish", is_flag=True, help="Publish to the raw topic instead of writing a file.")
+@click.pass_obj
+def generate(settings: Settings, count: int, seed: int, rate_per_minute: float, burst_brand: str | None,
+             burst_topic: str, burst_start_minutes: float, burst_minutes: float, burst_rate_per_minute: float,
+             out: str | None, publish: bool) -> None:
+    """Generate realistic Dutch and English synthetic mentions (seeded), optionally with a crisis burst."""
+    from datetime import timedelta
+
+    from connectors.synthetic import BurstSpec, SyntheticConnector, generate as generate_mentions, to_json_line
+
+    if publish == (out is not None):
+        raise click.UsageError("give exactly one of --out FILE or --publish")
+    burst = None
+    if burst_brand:
+        burst = BurstSpec(brand=burst_brand, start_offset=timedelta(minutes=burst_start_minutes),
+                          duration=timedelta(minutes=burst_minutes), rate_per_minute=burst_rate_per_minute,
+                          topic=burst_topic)
+    if publish:
+        from connectors.publisher import MentionPublisher
+
+        with MentionPublisher(settings.kafka_bootstrap, settings.topic_raw) as publisher:
+            stats = SyntheticConnector(count, seed=seed, rate_per_minute=rate_per_minute, burst=burst).run(
+                publisher, progress=lambda s: click.echo(f"  published {s.total}", err=True), progress_every=500)
+        click.echo(f"published {stats.valid} mentions to {settings.topic_raw} in {stats.seconds:.1f}s")
+        return
+    stream = click.open_file(out, "w", encoding="utf-8")
+    with stream:
+        for mention, _label in generate_mentions(count, seed=seed, rate_per_minute=rate_per_minute, burst=burst):
+            stream.write(to_json_line(mention) + "\n")
+
+
 # ------------------------------------------------------------------ schemas
 
 @main.command()

@@ -166,7 +166,7 @@ def _print_summary(es: Elasticsearch, settings: Settings, ids: set[str], probe: 
     index = settings.es_write_alias
     resp = es.search(
         index=index, size=0, query={"ids": {"values": sorted(ids)}},
-        aggs={name: {"terms": {"field": name, "size": 20}} for name in ("type", "sentiment", "source", "brand")},
+        aggs={name: {"terms": {"field": name, "size": 20}} for name in ("type", "sentiment", "source", "brand", "model_version")},
     )
     total = resp["hits"]["total"]["value"]
     latencies = sorted(probe.latency_s[i] for i in ids if i in probe.latency_s)
@@ -176,9 +176,9 @@ def _print_summary(es: Elasticsearch, settings: Settings, ids: set[str], probe: 
     print("=" * 64)
     print(f" indexed mentions      {total}")
     print(f" dead-lettered         {len(dead_letters)}")
-    for name in ("type", "sentiment", "source", "brand"):
+    for name in ("type", "sentiment", "source", "brand", "model_version"):
         buckets = resp["aggregations"][name]["buckets"]
-        print(f" by {name:<10}         " + ", ".join(f"{b['key']} {b['doc_count']}" for b in buckets))
+        print(f" by {name:<13}      " + ", ".join(f"{b['key']} {b['doc_count']}" for b in buckets))
     if latencies:
         print(f" publish→searchable    p50 {_percentile(latencies, 50):.2f}s   p99 {_percentile(latencies, 99):.2f}s   "
               f"(n={len(latencies)}, polled every {probe.interval:.1f}s)")

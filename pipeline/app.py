@@ -19,6 +19,8 @@ def _broker_url(bootstrap: str) -> str:
     return ";".join(f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip())
 
 
+settings.worker_data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+
 app = faust.App(
     settings.app_id,
     broker=_broker_url(settings.kafka_bootstrap),
