@@ -12,6 +12,7 @@ import click
 
 from luister import __version__
 from luister.config import PROJECT_ROOT, Settings, load_settings
+from luister.commands import register_all
 from luister.logs import setup_logging
 
 SERVICES_SCRIPT = PROJECT_ROOT / "deploy" / "local" / "services.py"
@@ -191,6 +192,8 @@ def demo(settings: Settings, sample: str, timeout: float, keep_services: bool) -
 
     sys.exit(run_demo(settings, Path(sample), timeout=timeout, keep_services=keep_services))
 
+
+register_all(main)
 
 if __name__ == "__main__":
     main()
