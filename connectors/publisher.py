@@ -44,9 +44,10 @@ class MentionPublisher:
             mention = mention.model_copy(update={"ingested_at": datetime.now(timezone.utc)})
         self.publish_bytes(mention.model_dump_json(exclude_none=True).encode(), key=mention.customer_key.encode())
 
-    def publish_bytes(self, value: bytes, key: bytes | None = None) -> None:
-        """Send bytes as they are (replay of a recorded stream, bad records included)."""
-        future = self._producer.send(self.topic, value=value, key=key)
+    def publish_bytes(self, value: bytes, key: bytes | None = None, *, topic: str | None = None) -> None:
+        """Send bytes as they are (replay of a recorded stream, bad records included), to
+        this publisher's topic or to `topic` (e.g. a connector's dead letters)."""
+        future = self._producer.send(topic or self.topic, value=value, key=key)
         future.add_callback(self._on_delivered)
         future.add_errback(self._on_error)
 

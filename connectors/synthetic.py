@@ -11,10 +11,11 @@ same arguments always give the same stream.
 """
 from __future__ import annotations
 
+import math
 import random
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -366,9 +367,26 @@ def _gap(rng: random.Random, rate_per_minute: float) -> float:
     return rng.expovariate(rate_per_minute / 60.0)
 
 
+def daily_profile(night: float = 0.25, peak_hour: float = 14.0) -> Callable[[datetime], float]:
+    """A day/night rate curve for `rate_profile`: 1.0 at `peak_hour` (UTC), `night` twelve hours later."""
+    if not 0 < night <= 1:
+        raise ValueError("night must be in (0, 1]")
+
+    def factor(when: datetime) -> float:
+        hour = when.hour + when.minute / 60 + when.second / 3600
+        return night + (1 - night) * (1 + math.cos(2 * math.pi * (hour - peak_hour) / 24)) / 2
+
+    return factor
+
+
 def generate_records(count: int, *, seed: int = 7, start: datetime | None = None, rate_per_minute: float = 30.0,
-                     burst: BurstSpec | None = None) -> Iterator[Generated]:
-    """`count` mentions in time order (burst posts included in the count), with ground truth."""
+                     burst: BurstSpec | None = None,
+                     rate_profile: Callable[[datetime], float] | None = None) -> Iterator[Generated]:
+    """`count` mentions in time order (burst posts included in the count), with ground truth.
+
+    `rate_profile(when)` scales the ordinary rate over the day (e.g. `daily_profile()`); without it
+    the rate is constant and the stream is exactly as before.
+    """
     if count < 0 or rate_per_minute <= 0:
         raise ValueError("count must be >= 0 and rate_per_minute > 0")
     start = DEFAULT_START if start is None else start
@@ -379,7 +397,13 @@ def generate_records(count: int, *, seed: int = 7, start: datetime | None = None
         raise ValueError(f"bad burst: brand must be one of {sorted(corpus.BRANDS)}, rate and duration positive")
     rng = random.Random(seed)
     world = _World(rng)
-    t_normal = _gap(rng, rate_per_minute)
+
+    def rate_at(offset_s: float) -> float:
+        if rate_profile is None:
+            return rate_per_minute
+        return rate_per_minute * max(1e-3, rate_profile(start + timedelta(seconds=offset_s)))
+
+    t_normal = _gap(rng, rate_at(0.0))
     t_burst = b_end = None
     if burst is not None:
         t_burst = burst.start_offset.total_seconds() + _gap(rng, burst.rate_per_minute)
@@ -389,14 +413,16 @@ def generate_records(count: int, *, seed: int = 7, start: datetime | None = None
             when, t_burst = t_burst, t_burst + _gap(rng, burst.rate_per_minute)
             yield world.burst(start + timedelta(milliseconds=round(when * 1000)), burst)
         else:
-            when, t_normal = t_normal, t_normal + _gap(rng, rate_per_minute)
+            when, t_normal = t_normal, t_normal + _gap(rng, rate_at(t_normal))
             yield world.normal(start + timedelta(milliseconds=round(when * 1000)))
 
 
 def generate(count: int, *, seed: int = 7, start: datetime | None = None, rate_per_minute: float = 30.0,
-             burst: BurstSpec | None = None) -> Iterator[tuple[RawMention, str]]:
+             burst: BurstSpec | None = None,
+             rate_profile: Callable[[datetime], float] | None = None) -> Iterator[tuple[RawMention, str]]:
     """Yield (mention, true message type) pairs; see `generate_records` for more ground truth."""
-    for rec in generate_records(count, seed=seed, start=start, rate_per_minute=rate_per_minute, burst=burst):
+    for rec in generate_records(count, seed=seed, start=start, rate_per_minute=rate_per_minute, burst=burst,
+                                rate_profile=rate_profile):
         yield rec.mention, rec.label
 
 
