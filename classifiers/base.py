@@ -14,6 +14,7 @@ class Classification:
     type_scores: dict[MessageType, float]  # each in [0, 1]; they need not sum to 1
     sentiment: Sentiment
     sentiment_score: float  # -1 (very negative) .. +1 (very positive)
+    language: str | None = None  # ISO 639-1 when the classifier detects it, else None
 
 
 class Classifier(ABC):

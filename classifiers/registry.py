@@ -1,14 +1,27 @@
-"""Pick a classifier by name (setting `classifier`), importing only what it needs."""
+"""Pick a classifier by name (setting `classifier`), importing only what it needs.
+
+- "transformer" (default): multilingual-e5-small + trained heads (classifiers/transformer.py);
+  the setting `classifier_backend` picks how the encoder runs ("auto": as chosen at training).
+- "baseline": the keyword/lexicon baseline (classifiers/baseline.py), kept for comparison.
+"""
 from __future__ import annotations
 
 from classifiers.base import Classifier
 
-AVAILABLE = ("baseline",)
+AVAILABLE = ("transformer", "baseline")
 
 
-def load_classifier(name: str) -> Classifier:
+def load_classifier(name: str, backend: str | None = None) -> Classifier:
     if name == "baseline":
         from classifiers.baseline import BaselineClassifier
 
         return BaselineClassifier()
+    if name == "transformer":
+        from classifiers.transformer import TransformerClassifier
+
+        if backend is None:
+            from luister.config import get_settings
+
+            backend = get_settings().classifier_backend
+        return TransformerClassifier(backend=backend)
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(AVAILABLE)}")
