@@ -1,0 +1,241 @@
+"""Faust wiring of the customer stages (logic in pipeline/customers/ and enrichers/).
+
+    normalize ──(key: customer_id, from the registry)──► classify + enrich
+        ──► mentions.enriched ──► profile (table `customers`, keyed by customer_id)
+        ──► mentions.classified (final)      and ──► customer-profiles ──► ES customers index
+
+Why resolve the customer in normalize: every topic after it is then keyed by
+customer_id, so all of one customer's accounts land on one partition, in order, and
+the profile stage's table is co-partitioned with its input without an extra
+repartition hop.
+
+The profile agent handles one event at a time (not `take_events`): Faust's table
+store writes each key into the partition of the *current* event, which in a batch is
+the last one. Concurrency stays 1 because it writes a table.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from datetime import datetime, timezone
+
+from elasticsearch import AsyncElasticsearch
+
+from enrichers.reply import ReplyBook
+from luister import metrics
+from pipeline import topics
+from pipeline.app import app, settings
+from pipeline.customers.config import load_triage_config
+from pipeline.customers.follower import RegistryFollower
+from pipeline.customers.judge import finalize
+from pipeline.customers.merge import merge_states
+from pipeline.customers.observe import observe
+from pipeline.customers.profile_doc import customers_mapping, profile_document
+from pipeline.customers.registry import Registry, load_file, load_index
+from pipeline.customers.registry_topic import ensure_topic
+from pipeline.customers.state import CustomerState
+from schemas import ClassifiedMention, DeadLetter, DeadLetterReason, RawMention
+from sinks.elasticsearch import BulkWriter
+
+log = logging.getLogger(__name__)
+
+TRIAGE = load_triage_config(settings.triage_config)
+
+# internal=True: Faust creates them (with the app's partition count) when the worker starts
+enriched = app.topic(settings.topic_enriched, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
+                     internal=True)
+profiles = app.topic(settings.topic_profiles, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
+                     internal=True, compacting=True, deleting=False)
+
+# Both keyed by customer id (or account) and co-partitioned with the table: erase requests from
+# `luister forget` (topic_erase) and our own control records (history moves on a late link).
+control = app.topic(settings.topic_customer_control, settings.topic_erase, key_type=bytes, value_type=bytes,
+                    partitions=settings.topic_partitions, internal=True, compacting=True, deleting=True,
+                    retention=30 * 24 * 3600)
+control_out = app.topic(settings.topic_customer_control, key_type=bytes, value_type=bytes,
+                        partitions=settings.topic_partitions)
+registry_topic = app.topic(settings.topic_customers, key_type=bytes, value_type=bytes)
+
+customers = app.Table(
+    "customers", default=None, partitions=settings.topic_partitions,
+    key_type=bytes, value_type=None,  # keys raw (the customer_id as on the topics), values JSON (CustomerState)
+    # no use_partitioner: every write happens while handling an event keyed by the same id on a
+    # co-partitioned topic, so the event's partition is the key's (and Faust checks the counts match)
+    help="CustomerState (pipeline/customers/state.py) per customer_id",
+)
+
+registry = Registry()
+if settings.customer_registry_file:
+    registry.extend(load_file(settings.customer_registry_file))
+follower = RegistryFollower(registry, settings.kafka_bootstrap, settings.topic_customers)
+
+
+def customer_id_of(mention: RawMention) -> str:
+    """The customer behind this mention's account (itself, when no one linked it)."""
+    return registry.resolve(mention.customer_key)
+
+
+async def _load_registry_index() -> None:
+    if not settings.customer_registry_index:
+        return
+    async with AsyncElasticsearch(settings.es_url, request_timeout=settings.es_request_timeout) as es:
+        registry.extend(await load_index(es, settings.customer_registry_index))
+
+
+@app.task
+async def warm_language_detector() -> None:
+    """Build lingua's detector (models preloaded, a few seconds) before the first batch needs it."""
+    from enrichers.language import detector
+
+    started = time.perf_counter()
+    await asyncio.get_running_loop().run_in_executor(None, detector)
+    log.info("language detector ready", extra={"seconds": round(time.perf_counter() - started, 2)})
+
+
+@app.task
+async def follow_customer_registry() -> None:
+    """Registry file (above) < registry index < the compacted topic, followed for the worker's life."""
+    loop = asyncio.get_running_loop()
+    delay = 0.5
+    while True:  # normalize waits for the registry: keep trying rather than die
+        try:
+            await loop.run_in_executor(None, ensure_topic, settings.kafka_bootstrap, settings.topic_customers,
+                                       settings.topic_partitions, settings.topic_replication)
+            await _load_registry_index()
+            break
+        except Exception as exc:  # noqa: BLE001 - broker or Elasticsearch not ready yet
+            log.warning("customer registry not ready; retrying", extra={"error": repr(exc)[:300], "retry_in_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+    metrics.REGISTRY_LINKS.set(len(registry))
+    await follower.run()
+
+
+async def _dead_letter(event, reason: DeadLetterReason, detail: str, mention_id: str | None) -> None:
+    msg = event.message
+    letter = DeadLetter.build(stage="profile", reason=reason, detail=detail, original=msg.value or b"",
+                              received_at=datetime.now(timezone.utc), topic=msg.topic, partition=msg.partition,
+                              offset=msg.offset, key=msg.key, mention_id=mention_id)
+    metrics.STAGE_EVENTS.labels(stage="profile", outcome="dlq").inc()
+    log.warning("dead-lettered", extra={"stage": "profile", "reason": reason.value, "detail": detail[:200],
+                                        "mention_id": mention_id})
+    await topics.dlq.send(key=letter.id.encode(), value=letter.model_dump_json().encode())
+
+
+@app.agent(enriched)
+async def profile(stream):
+    """mentions.enriched -> customer state -> mentions.classified (+ customer-profiles)."""
+    async for event in stream.events():
+        started = time.perf_counter()
+        msg = event.message
+        try:
+            mention = ClassifiedMention.model_validate_json(msg.value)
+        except ValueError as exc:
+            await _dead_letter(event, DeadLetterReason.schema_violation, str(exc), None)
+            continue
+        key = msg.key or mention.customer_id.encode()
+        try:
+            stored = customers.get(key)
+            state = CustomerState.load(stored) if stored else None
+            new_state, verdict, is_new = observe(state, mention, TRIAGE)
+            out = finalize(mention, verdict, TRIAGE, ReplyBook.load(settings.replies_dir, mention.brand))
+        except Exception as exc:  # noqa: BLE001 - one bad mention must not stop the customer's stream
+            await _dead_letter(event, DeadLetterReason.processing_error, repr(exc), mention.id)
+            continue
+        if is_new:
+            link = registry.links.get(mention.customer_key)
+            doc = _save(key, new_state, link.name if link else None)
+            await profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
+            metrics.PERSONA_VERDICTS.labels(persona=verdict.persona.value).inc()
+            if verdict.repeated:
+                metrics.REPEATED_NEGATIVITY.inc()
+        await topics.classified.send(key=key, value=out.model_dump_json(exclude_none=True).encode())
+        metrics.STAGE_EVENTS.labels(stage="profile", outcome="ok" if is_new else "replayed").inc()
+        metrics.STAGE_SECONDS.labels(stage="profile").observe(time.perf_counter() - started)
+
+
+def _save(key: bytes, state: CustomerState, name: str | None = None) -> dict:
+    customers[key] = state.model_dump(mode="json")  # assigned back: the changelog records it
+    return profile_document(state, TRIAGE.history, name=name, updated_at=datetime.now(timezone.utc).isoformat())
+
+
+@app.agent(control)
+async def customer_control(stream):
+    """Erase a customer's state (and their linked accounts'), or move an account's history into
+    the customer it was linked to later. One event at a time: it writes the table."""
+    async for event in stream.events():
+        msg = event.message
+        key = msg.key
+        try:
+            body = json.loads(msg.value or b"{}")
+            op = body.get("op", "erase")  # records from `luister forget` carry no op: they erase
+        except ValueError as exc:
+            await _dead_letter(event, DeadLetterReason.malformed_json, str(exc), None)
+            continue
+        if not key:
+            continue
+        stored = customers.get(key)
+        if op == "erase":
+            linked = CustomerState.load(stored).accounts if stored else []
+            if stored is not None:
+                del customers[key]
+            await profiles.send(key=key, value=None)  # tombstone: the profile document goes too
+            for account in {*linked, *registry.accounts_of(key.decode())} - {key.decode()}:
+                await control_out.send(key=account.encode(), value=json.dumps({"op": "erase"}).encode())
+                if registry.links.get(account) and registry.links[account].customer_id == key.decode():
+                    await registry_topic.send(key=account.encode(), value=None)  # unlink: no personal data left
+            log.info("customer state erased", extra={"customer_id": key.decode(), "accounts": len(linked)})
+        elif op == "move" and stored is not None and body.get("into") and body["into"].encode() != key:
+            del customers[key]
+            await profiles.send(key=key, value=None)
+            await control_out.send(key=body["into"].encode(), value=json.dumps(
+                {"op": "absorb", "from": key.decode(), "state": stored}).encode())
+            log.info("customer history moved", extra={"from": key.decode(), "into": body["into"]})
+        elif op == "absorb":
+            moved = CustomerState.load(body["state"])
+            merged = merge_states(CustomerState.load(stored) if stored else None, moved, key.decode(), TRIAGE.history)
+            link = registry.links.get(moved.customer_id)
+            doc = _save(key, merged, link.name if link else None)
+            await profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
+        metrics.STAGE_EVENTS.labels(stage="customer_control", outcome=op).inc()
+
+
+async def _customers_writer() -> BulkWriter:
+    client = AsyncElasticsearch(settings.es_url, request_timeout=settings.es_request_timeout)
+    delay = settings.es_retry_initial_seconds
+    while True:
+        try:
+            if not await client.indices.exists(index=settings.es_customers_index):
+                await client.options(ignore_status=400).indices.create(
+                    index=settings.es_customers_index, mappings=customers_mapping(),
+                    settings={"number_of_shards": 1, "number_of_replicas": 0})
+            else:  # fields added since the index was made (additive changes only)
+                await client.indices.put_mapping(index=settings.es_customers_index,
+                                                 properties=customers_mapping()["properties"])
+            return BulkWriter(client, settings.es_customers_index, chunk_size=settings.es_bulk_size,
+                              max_chunk_bytes=settings.es_bulk_max_bytes,
+                              initial_backoff=settings.es_retry_initial_seconds,
+                              max_backoff=settings.es_retry_max_seconds)
+        except Exception as exc:  # noqa: BLE001 - not ready yet
+            log.warning("elasticsearch not ready for customer profiles; retrying",
+                        extra={"error": repr(exc)[:300], "retry_in_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, settings.es_retry_max_seconds)
+
+
+@app.agent(profiles)
+async def index_profiles(stream):
+    """customer-profiles -> Elasticsearch customers index (_id = customer_id, the newest wins)."""
+    writer = await _customers_writer()
+    async for events in stream.take_events(settings.es_bulk_size, within=settings.es_sink_within_seconds):
+        latest = {e.message.key: e.message.value for e in events if e.message.key}  # the newest per customer
+        docs = [(k.decode(), json.loads(v)) for k, v in latest.items() if v]
+        for gone in (k.decode() for k, v in latest.items() if not v):  # tombstone: erased or moved away
+            await writer.client.options(ignore_status=404).delete(index=settings.es_customers_index, id=gone)
+        result = await writer.write(docs)
+        for rejected in result.rejected:
+            log.error("customer profile rejected", extra={"customer_id": rejected.doc_id, "status": rejected.status,
+                                                          "reason": rejected.reason[:300]})
+        metrics.STAGE_EVENTS.labels(stage="index_profiles", outcome="ok").inc(result.indexed)
