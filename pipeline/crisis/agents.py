@@ -1,0 +1,168 @@
+"""Faust wiring of crisis detection: thin loops around `pipeline.crisis.detect`.
+
+    mentions.classified (key: customer) --crisis_rekey--> <prefix>.by_brand (key: brand)
+        --crisis_detect (table crisis-state, key: brand)--> alerts (key: alert id)
+        --delivery consumers (sinks/alerts/runner.py, own groups)--> Slack, PagerDuty, Alertmanager,
+                                                                     webhook, Elasticsearch
+
+Re-keying by brand puts all of a brand's windows on one worker; the state table's changelog partition
+follows the key (`use_partitioner=True`) like the by-brand topic's. Each brand state remembers the
+last by-brand offset it applied, so events replayed after a crash are not counted twice. Stream time
+is event time; every `TICK_SECONDS` of stream time a partition's other brands with open alerts are
+moved on to it, so an alert resolves even when its brand goes silent.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import faust
+from aiokafka.partitioner import murmur2
+from prometheus_client import Counter, Gauge
+
+from pipeline import topics
+from pipeline.agents import _dead_letter_event
+from pipeline.app import app, settings
+from pipeline.crisis.detect import BrandState, Detector, Facts
+from schemas import Alert, ClassifiedMention, DeadLetterReason
+
+log = logging.getLogger(__name__)
+
+cfg = settings.crisis
+_prefix = settings.topic_classified.rpartition(".")[0] or settings.topic_classified
+BY_BRAND_TOPIC = cfg.topic_by_brand or f"{_prefix}.by_brand"  # derived: a test's renamed topics never share it
+
+# internal=True: the worker creates it with the app's partition count
+by_brand = app.topic(BY_BRAND_TOPIC, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
+                     internal=True)
+alerts_topic = app.topic(settings.topic_alerts, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions)
+# key_type=bytes on the table itself: the store and the changelog recovery take their key codec from it
+# (raw), not from the schema; without it a restart fails to decode the recovered keys as JSON
+state_table = app.Table("crisis-state", default=None, partitions=settings.topic_partitions, use_partitioner=True,
+                        key_type=bytes,
+                        schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
+                        help="BrandState (pipeline/crisis/detect.py) per brand, JSON")
+
+ALERTS = Counter("luister_crisis_alerts_total", "Alert versions published", ["kind", "status"])
+MENTIONS = Counter("luister_crisis_mentions_total", "Mentions seen by crisis detection", ["outcome"])
+STREAM_TIME = Gauge("luister_crisis_stream_time_seconds", "Latest stream time (created_at) per partition",
+                    ["partition"])
+
+detector = Detector(cfg)
+_watermarks: dict[int, float] = {}  # by-brand partition -> latest stream time seen
+# brands with an open alert, as this worker last stored them (after a restart a brand joins again with
+# its next mention)
+_open: set[bytes] = set()
+TICK_SECONDS = 10.0  # stream seconds between moving a partition's silent brands on
+
+
+def brand_partition(key: bytes, partitions: int = settings.topic_partitions) -> int:
+    """The partition Kafka's default partitioner gives `key` (the by-brand topic and the table agree)."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _load(key: bytes) -> BrandState:
+    data = state_table.get(key)
+    return BrandState.from_json(data) if data else BrandState(key.decode())
+
+
+def _store(key: bytes, state: BrandState) -> None:
+    state_table[key] = state.to_json()  # assigned back on every change: the changelog must see it
+    (_open.add if state.incidents else _open.discard)(key)
+
+
+async def _publish(alerts: list[Alert]) -> None:
+    for alert in alerts:
+        ALERTS.labels(kind=alert.kind.value, status=alert.status.value).inc()
+        log.info("crisis alert", extra={"alert_id": alert.id, "status": alert.status.value, "kind": alert.kind.value,
+                                        "brand": alert.brand, "topic": alert.topic, "severity": alert.severity,
+                                        "stream_time": alert.updated_at.isoformat()})
+        await alerts_topic.send(key=alert.id.encode(), value=alert.model_dump_json().encode())
+
+
+if cfg.enabled:
+
+    @app.agent(topics.classified)
+    async def crisis_rekey(stream):
+        """mentions.classified -> by-brand topic, unchanged, with the brand as key and created_at as timestamp."""
+        async for events in stream.take_events(cfg.batch_size, within=settings.batch_within_seconds):
+            for event in events:
+                try:
+                    mention = ClassifiedMention.model_validate_json(event.message.value)
+                except ValueError:  # the index agent dead-letters it with the reason
+                    MENTIONS.labels(outcome="invalid").inc()
+                    continue
+                await by_brand.send(key=mention.brand.encode(), value=event.message.value,
+                                    timestamp=mention.created_at.timestamp())
+
+    @app.agent(by_brand)
+    async def crisis_detect(stream):
+        """by-brand topic -> windows and baselines in `crisis-state` -> alerts topic.
+
+        One event at a time: the table store writes a key into the partition of the current event,
+        which is the brand's own partition only outside a batch.
+        """
+        async for event in stream.events():
+            msg = event.message
+            try:
+                mention = ClassifiedMention.model_validate_json(msg.value)
+            except ValueError:
+                MENTIONS.labels(outcome="invalid").inc()
+                continue
+            key = mention.brand.encode()
+            state = _load(key)
+            if msg.offset <= state.offset:
+                MENTIONS.labels(outcome="replayed").inc()
+                continue
+            try:
+                facts = Facts.from_mention(mention, cfg)
+                alerts = detector.observe(state, facts)
+            except Exception as exc:  # noqa: BLE001 - a bug must not skip the mention silently
+                MENTIONS.labels(outcome="failed").inc()
+                await _dead_letter_event(event, "crisis", DeadLetterReason.processing_error, repr(exc), mention.id)
+                continue
+            state.offset = msg.offset
+            _store(key, state)
+            MENTIONS.labels(outcome="counted").inc()
+            alerts += _tick_partition(msg.partition, facts.ts, skip=key)
+            await _publish(alerts)
+
+
+def _tick_partition(partition: int, ts: float, *, skip: bytes) -> list[Alert]:
+    """Move the partition's other brands with open alerts on to its stream time (every tick interval)."""
+    last = _watermarks.get(partition)
+    if last is not None and ts < last + TICK_SECONDS:
+        return []
+    _watermarks[partition] = ts if last is None else max(ts, last)
+    STREAM_TIME.labels(partition=str(partition)).set(_watermarks[partition])
+    alerts: list[Alert] = []
+    for key in list(_open):
+        if key != skip and brand_partition(key) == partition:
+            state = _load(key)
+            alerts += detector.advance(state, _watermarks[partition])
+            _store(key, state)
+    return alerts
+
+
+@app.page("/crisis/{brand}/")
+async def crisis_view(web, request, brand: str):  # noqa: ARG001
+    """The brand's windows, baselines and open alerts, if this worker holds the brand's partition."""
+    data = state_table.get(brand.encode())
+    if not data:
+        return web.json({"error": f"no crisis state for {brand} on this worker"}, status=404)
+    return web.json(detector.snapshot(BrandState.from_json(data)))
+
+
+if settings.alerts.deliver_in_worker:
+
+    @app.task
+    async def deliver_alerts() -> None:
+        """The delivery consumers run beside the agents (or alone: `luister alerts deliver`)."""
+        from sinks.alerts.runner import run
+
+        try:
+            await run(settings)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - delivery must not take the worker down
+            log.exception("alert delivery stopped")
