@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -47,7 +47,7 @@ class BulkWriter:
     def __init__(
         self,
         client: AsyncElasticsearch,
-        index: str,
+        index: str | Callable[[Mapping[str, Any]], str],
         *,
         chunk_size: int = 500,
         max_chunk_bytes: int = 10 * 1024 * 1024,
@@ -56,7 +56,9 @@ class BulkWriter:
         sleep=asyncio.sleep,
     ):
         self.client = client
+        # one index name, or a function of the document (e.g. its month: sinks/elasticsearch/lifecycle.py)
         self.index = index
+        self._index_for = index if callable(index) else (lambda _doc: index)
         self.chunk_size = chunk_size
         self.max_chunk_bytes = max_chunk_bytes
         self.initial_backoff = initial_backoff
@@ -76,7 +78,8 @@ class BulkWriter:
             result.attempts += 1
             indexed_at = datetime.now(timezone.utc).isoformat()
             actions = [
-                {"_op_type": "index", "_index": self.index, "_id": doc_id, "_source": {**src, "indexed_at": indexed_at}}
+                {"_op_type": "index", "_index": self._index_for(src), "_id": doc_id,
+                 "_source": {**src, "indexed_at": indexed_at}}
                 for doc_id, src in pending.items()
             ]
             transient: str | None = None

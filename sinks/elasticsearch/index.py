@@ -1,28 +1,40 @@
-"""Create the versioned index template and the first index behind the write alias."""
+"""Put the versioned index template and make sure the read alias exists (idempotent).
+
+Documents go to monthly indices chosen from their own `created_at` (see lifecycle.py); this
+creates the current month's index so the read alias `<prefix>` answers searches and counts
+before the first document arrives.
+"""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 
 from elasticsearch import AsyncElasticsearch, BadRequestError
 
+from sinks.elasticsearch import lifecycle
 from sinks.elasticsearch.mapping import MAPPING_VERSION, index_template
 
 log = logging.getLogger(__name__)
 
 
-def index_name(prefix: str, version: int = MAPPING_VERSION) -> str:
-    return f"{prefix}-v{version}"
+def index_name(prefix: str, version: int = MAPPING_VERSION, when: datetime | None = None) -> str:
+    return lifecycle.monthly_index(prefix, version, when or datetime.now(timezone.utc))
 
 
 async def ensure_index(client: AsyncElasticsearch, prefix: str) -> str:
-    """Idempotent: put the template, create `<prefix>-v<N>` with alias `<prefix>` if absent."""
-    await client.indices.put_index_template(name=prefix, **index_template(prefix))
+    """Put template `<prefix>-v<N>` and create this month's index; returns that index's name."""
+    await lifecycle.put_template(client, prefix, index_template(prefix), read_alias=True)
     name = index_name(prefix)
     if not await client.indices.exists(index=name):
         try:
-            await client.indices.create(index=name, aliases={prefix: {"is_write_index": True}})
+            await client.indices.create(index=name)  # the template adds the read alias
             log.info("created index", extra={"index": name, "alias": prefix})
         except BadRequestError as exc:  # another worker created it first
             if exc.error != "resource_already_exists_exception":
                 raise
+    stale = [i.name for i in await lifecycle.family(client, prefix)
+             if i.in_read_alias and lifecycle.needs_migration(lifecycle.parse_index(prefix, i.name), MAPPING_VERSION)]
+    if stale:
+        log.warning("older mention indices are still in the read alias; run `luister indices migrate`",
+                    extra={"alias": prefix, "indices": ",".join(stale)})
     return name

@@ -64,11 +64,24 @@ def mention_properties() -> dict[str, Any]:
         "persona": KEYWORD,
         "language": KEYWORD,
         "severity": {"type": "byte"},
-        "flags": {"properties": {f: BOOL for f in ("profanity", "legal_threat", "safety", "press", "influencer")}},
-        "tone": {"properties": {"formality": KEYWORD, "emoji": BOOL}},
+        "flags": {"properties": {f: BOOL for f in ("profanity", "legal_threat", "safety", "press", "influencer",
+                                                    "abusive", "claim", "data_leak")}},
+        "tone": {"properties": {"formality": KEYWORD, "emoji": BOOL, "markers": KEYWORD}},
         "should_respond": BOOL,
         "respond_by": DATE,
         "suggested_reply": {"type": "text", "index": False},
+        # triage (docs/triage.md)
+        "labels": KEYWORD,
+        "repeated_negativity": {"properties": {"earlier_ids": KEYWORD, "sources": KEYWORD, "sites": KEYWORD,
+                                               "window_hours": {"type": "float"}, "rule": KEYWORD}},
+        "persona_confidence": {"type": "float"},
+        "persona_reason": {"type": "text", "fields": {"raw": KEYWORD}},
+        "persona_change": {"properties": {"from_persona": KEYWORD, "to_persona": KEYWORD, "reason": {"type": "text"}}},
+        "language_confidence": {"type": "float"},
+        "severity_reasons": {"type": "text", "fields": {"raw": KEYWORD}},
+        "profanity_terms": KEYWORD,
+        "moderation": {"properties": {"action": KEYWORD, "reason": {"type": "text"}}},
+        "respond_rule": KEYWORD,
         "model_version": KEYWORD,
         "processed_at": DATE,
         "pipeline_latency_ms": {"type": "float"},
@@ -77,9 +90,14 @@ def mention_properties() -> dict[str, Any]:
 
 
 def index_template(prefix: str) -> dict[str, Any]:
+    """Template for the monthly indices `<prefix>-v<N>-<YYYY.MM>`, which join the read alias `<prefix>`.
+
+    One template per mapping version (see sinks/elasticsearch/lifecycle.py): the priority grows
+    with the version so it also wins over the pre-monthly template's broader `<prefix>-*`.
+    """
     return {
-        "index_patterns": [f"{prefix}-*"],
-        "priority": 100,
+        "index_patterns": [f"{prefix}-v{MAPPING_VERSION}-*"],
+        "priority": 100 + MAPPING_VERSION,
         "version": MAPPING_VERSION,
         "_meta": {"owner": "luister", "mapping_version": MAPPING_VERSION},
         "template": {
@@ -89,6 +107,7 @@ def index_template(prefix: str) -> dict[str, Any]:
                 "refresh_interval": "1s",
                 "analysis": {"normalizer": {"luister_lowercase": {"type": "custom", "filter": ["lowercase"]}}},
             },
+            "aliases": {prefix: {}},  # the read alias over every month
             "mappings": {
                 "dynamic": "strict",
                 "_meta": {"mapping_version": MAPPING_VERSION},
