@@ -161,6 +161,51 @@ def run_demo(settings: Settings, sample: Path, *, timeout: float, keep_services:
     return 0
 
 
+_TRIAGE_TERMS = ("persona", "labels", "severity", "language", "tone.formality", "respond_rule", "moderation.action",
+                 "persona_change.to_persona")
+_TRIAGE_FLAGS = ("should_respond", "tone.emoji", "flags.profanity", "flags.abusive", "flags.legal_threat",
+                 "flags.safety", "flags.claim", "flags.data_leak", "flags.press", "flags.influencer")
+
+
+def _print_triage(es: Elasticsearch, index: str, ids: set[str], settings: Settings) -> None:
+    """Customer state and triage (docs/triage.md): every field it adds, in a few lines."""
+    aggs: dict = {n: {"terms": {"field": n, "size": 12}} for n in _TRIAGE_TERMS}
+    aggs.update({n: {"filter": {"term": {n: True}}} for n in _TRIAGE_FLAGS})
+    aggs["persona_confidence"] = {"avg": {"field": "persona_confidence"}}
+    aggs["language_confidence"] = {"avg": {"field": "language_confidence"}}
+    aggs["repeated_evidence"] = {"value_count": {"field": "repeated_negativity.earlier_ids"}}
+    aggs["respond_by"] = {"value_count": {"field": "respond_by"}}
+    aggs["has_reasons"] = {"filter": {"exists": {"field": "severity_reasons.raw"}}}
+    aggs["profanity_terms"] = {"terms": {"field": "profanity_terms", "size": 5}}
+    r = es.search(index=index, size=0, query={"ids": {"values": sorted(ids)}}, aggs=aggs)["aggregations"]
+    for name in _TRIAGE_TERMS:
+        print(f" by {name:<18} " + ", ".join(f"{b['key_as_string'] if 'key_as_string' in b else b['key']} "
+                                             f"{b['doc_count']}" for b in r[name]["buckets"]))
+    print(" flags                 " + ", ".join(f"{n.split('.')[-1]} {r[n]['doc_count']}" for n in _TRIAGE_FLAGS))
+    print(f" persona conf. (avg)   {r['persona_confidence']['value'] or 0:.2f}   language conf. (avg) "
+          f"{r['language_confidence']['value'] or 0:.2f}   with severity reasons {r['has_reasons']['doc_count']}")
+    # suggested_reply is stored, not indexed: count it from the documents themselves
+    replies = [h["_source"]["suggested_reply"] for h in es.search(
+        index=index, size=len(ids), query={"ids": {"values": sorted(ids)}}, source=["suggested_reply"])["hits"]["hits"]
+        if h["_source"].get("suggested_reply")]
+    print(f" respond_by set        {r['respond_by']['value']}   suggested replies {len(replies)}   "
+          f"repeated-negativity evidence ids {r['repeated_evidence']['value']}")
+    if replies:
+        print(f" e.g. reply            {min(replies, key=len)[:110]}")
+    if r["profanity_terms"]["buckets"]:
+        print(" profanity terms       " + ", ".join(f"{b['key']} {b['doc_count']}" for b in r["profanity_terms"]["buckets"]))
+    try:
+        es.indices.refresh(index=settings.es_customers_index)
+        c = es.search(index=settings.es_customers_index, size=0,
+                      aggs={"persona": {"terms": {"field": "persona"}},
+                            "linked": {"filter": {"range": {"accounts_count": {"gte": 2}}}}})
+        print(f" customer profiles     {c['hits']['total']['value']} in {settings.es_customers_index} ("
+              + ", ".join(f"{b['key']} {b['doc_count']}" for b in c["aggregations"]["persona"]["buckets"])
+              + f"; with linked accounts {c['aggregations']['linked']['doc_count']})")
+    except Exception as exc:  # noqa: BLE001 - the summary must not fail on the profiles index
+        print(f" customer profiles     unavailable ({exc.__class__.__name__})")
+
+
 def _print_summary(es: Elasticsearch, settings: Settings, ids: set[str], probe: SearchableProbe,
                    dead_letters: list[dict], elapsed: float) -> None:
     index = settings.es_write_alias
@@ -179,6 +224,7 @@ def _print_summary(es: Elasticsearch, settings: Settings, ids: set[str], probe: 
     for name in ("type", "sentiment", "source", "brand", "model_version"):
         buckets = resp["aggregations"][name]["buckets"]
         print(f" by {name:<13}      " + ", ".join(f"{b['key']} {b['doc_count']}" for b in buckets))
+    _print_triage(es, index, ids, settings)
     if latencies:
         print(f" publish→searchable    p50 {_percentile(latencies, 50):.2f}s   p99 {_percentile(latencies, 99):.2f}s   "
               f"(n={len(latencies)}, polled every {probe.interval:.1f}s)")

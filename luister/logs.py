@@ -53,3 +53,19 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level.upper())
     for noisy in ("kafka", "aiokafka", "elastic_transport", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def dict_config(level: str = "INFO", fmt: str = "text") -> dict[str, Any]:
+    """The same set-up as a `logging.config` dict, for Faust: its worker configures logging
+    itself after start-up (replacing `setup_logging`'s handler) unless given this."""
+    root_level = logging.getLevelName(level.upper())
+    quiet = logging.getLevelName(max(logging.WARNING, root_level if isinstance(root_level, int) else logging.INFO))
+    formatter = "luister.logs.JsonFormatter" if fmt == "json" else "luister.logs.KeyValueFormatter"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"luister": {"()": formatter}},
+        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "luister", "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": ["default"]},
+        "loggers": {name: {"level": quiet} for name in ("kafka", "aiokafka", "elastic_transport", "urllib3")},
+    }

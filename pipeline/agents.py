@@ -11,23 +11,60 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from elasticsearch import AsyncElasticsearch
 
 from classifiers.registry import load_classifier
+from enrichers.stage import enrich_batch
 from luister import metrics
 from pipeline import topics
 from pipeline.app import app, settings
 from pipeline.classify import classified, texts_and_languages
 from pipeline.normalize import normalize as normalize_record
+from pipeline.profile import TRIAGE, customer_id_of, enriched, follower
 from schemas import ClassifiedMention, DeadLetter, DeadLetterReason, RawMention
 from sinks.elasticsearch import BulkWriter, ensure_index
+from sinks.elasticsearch.lifecycle import monthly_router
+from sinks.elasticsearch.mapping import MAPPING_VERSION
 
 log = logging.getLogger(__name__)
+# `log_mentions`: one line per mention per stage, to follow one mention id through the pipeline
+trace = logging.getLogger("luister.mentions")
+trace.setLevel(logging.INFO if settings.log_mentions else logging.WARNING)
 
 classifier = load_classifier(settings.classifier)
+
+
+class RecentTexts:
+    """The classifier is pure, so a text seen lately (a retweet, a copy-paste campaign) reuses
+    its answer: each batch sends only its new, distinct texts to the model. LRU, bounded."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._seen: OrderedDict[tuple[str, str | None], object] = OrderedDict()
+
+    def classify_batch(self, texts: Sequence[str], languages: Sequence[str | None]) -> list:
+        keys = list(zip(texts, languages))
+        new = list(dict.fromkeys(k for k in keys if k not in self._seen))
+        metrics.CLASSIFY_CACHE.labels(outcome="hit").inc(len(keys) - len(new))
+        metrics.CLASSIFY_CACHE.labels(outcome="miss").inc(len(new))
+        if new:
+            fresh = classifier.classify_batch([t for t, _ in new], [lang for _, lang in new])
+            self._seen.update(zip(new, fresh))
+        out = []
+        for key in keys:
+            self._seen.move_to_end(key)
+            out.append(self._seen[key])
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return out
+
+
+classify_batch = RecentTexts(settings.classify_cache_size).classify_batch if settings.classify_cache_size \
+    else classifier.classify_batch
 
 
 def _now() -> datetime:
@@ -36,6 +73,7 @@ def _now() -> datetime:
 
 async def _dead_letter(letter: DeadLetter) -> None:
     metrics.STAGE_EVENTS.labels(stage=letter.stage, outcome="dlq").inc()
+    metrics.DEAD_LETTERS.labels(stage=letter.stage, reason=letter.reason.value).inc()
     log.warning("dead-lettered", extra={"stage": letter.stage, "reason": letter.reason.value,
                                         "detail": letter.detail[:200], "mention_id": letter.mention_id,
                                         "offset": letter.offset})
@@ -52,7 +90,8 @@ async def _dead_letter_event(event, stage: str, reason: DeadLetterReason, detail
 
 @app.agent(topics.raw)
 async def normalize(stream):
-    """mentions.raw -> mentions.normalized (keyed by customer) | mentions.dlq."""
+    """mentions.raw -> mentions.normalized (keyed by customer_id) | mentions.dlq."""
+    await follower.ready.wait()  # the linked identities known at start-up, before any mention is keyed
     async for events in stream.take_events(settings.normalize_batch_size, within=settings.batch_within_seconds):
         started = time.perf_counter()
         for event in events:
@@ -63,13 +102,15 @@ async def normalize(stream):
                 await _dead_letter(result)
                 continue
             metrics.STAGE_EVENTS.labels(stage="normalize", outcome="ok").inc()
-            await topics.normalized.send(key=result.customer_key.encode(), value=msg.value)
+            trace.info("normalized", extra={"stage": "normalize", "mention_id": result.id, "offset": msg.offset,
+                                            "partition": msg.partition})
+            await topics.normalized.send(key=customer_id_of(result).encode(), value=msg.value)
         metrics.STAGE_SECONDS.labels(stage="normalize").observe(time.perf_counter() - started)
 
 
 @app.agent(topics.normalized)
 async def classify(stream):
-    """mentions.normalized -> mentions.classified, the model run off the event loop."""
+    """mentions.normalized -> classified + enriched (pipeline/profile.py), model and enrichers off the loop."""
     loop = asyncio.get_running_loop()
     async for events in stream.take_events(settings.classify_batch_size, within=settings.batch_within_seconds):
         started = time.perf_counter()
@@ -84,16 +125,24 @@ async def classify(stream):
         if not mentions:
             continue
         texts, languages = texts_and_languages(mentions)
-        results = await loop.run_in_executor(None, classifier.classify_batch, texts, languages)
+        metrics.MODEL_BATCH_SIZE.labels(classifier=settings.classifier).observe(len(texts))
+        with metrics.MODEL_SECONDS.labels(classifier=settings.classifier).time():
+            results = await loop.run_in_executor(None, classify_batch, texts, languages)
         processed_at = _now()
+        done = []
         for event, mention, result in zip(kept, mentions, results, strict=True):
             try:
                 out = classified(mention, result, model_version=classifier.model_version, processed_at=processed_at)
+                done.append((event, out.model_copy(update={"customer_id": (event.message.key or b"").decode()
+                                                           or out.customer_id})))
             except ValueError as exc:
                 await _dead_letter_event(event, "classify", DeadLetterReason.processing_error, str(exc), mention.id)
-                continue
+        outs = await loop.run_in_executor(None, enrich_batch, [o for _, o in done], TRIAGE.severity_config())
+        for (event, _), out in zip(done, outs, strict=True):
             metrics.STAGE_EVENTS.labels(stage="classify", outcome="ok").inc()
-            await topics.classified.send(key=event.message.key, value=out.model_dump_json(exclude_none=True).encode())
+            trace.info("classified", extra={"stage": "classify", "mention_id": out.id, "type": str(out.type),
+                                            "sentiment": str(out.sentiment)})
+            await enriched.send(key=event.message.key, value=out.model_dump_json(exclude_none=True).encode())
         metrics.STAGE_SECONDS.labels(stage="classify").observe(time.perf_counter() - started)
 
 
@@ -104,11 +153,15 @@ async def _connect_elasticsearch() -> BulkWriter:
     while True:
         try:
             await ensure_index(client, settings.es_index_prefix)
-            return BulkWriter(client, settings.es_write_alias, chunk_size=settings.es_bulk_size,
+            metrics.set_dependency("elasticsearch", True)
+            # each mention goes to the index of its own month: a replay overwrites the same document
+            router = monthly_router(settings.es_index_prefix, MAPPING_VERSION)
+            return BulkWriter(client, router, chunk_size=settings.es_bulk_size,
                               max_chunk_bytes=settings.es_bulk_max_bytes,
                               initial_backoff=settings.es_retry_initial_seconds,
                               max_backoff=settings.es_retry_max_seconds)
         except Exception as exc:  # noqa: BLE001 - any failure here means "not ready yet"
+            metrics.set_dependency("elasticsearch", False)
             log.warning("elasticsearch not ready; retrying", extra={"url": settings.es_url, "error": repr(exc)[:300],
                                                                     "retry_in_s": delay})
             await asyncio.sleep(delay)
@@ -140,6 +193,12 @@ async def index(stream):
         for event, detail in bad:
             await _dead_letter_event(event, "index", DeadLetterReason.schema_violation, detail, None)
         result = await writer.write(docs)
+        metrics.set_dependency("elasticsearch", True)
+        if settings.log_mentions:
+            rejected_ids = {r.doc_id for r in result.rejected}
+            for doc_id, _ in docs:
+                if doc_id not in rejected_ids:
+                    trace.info("indexed", extra={"stage": "index", "mention_id": doc_id})
         for rejected in result.rejected:
             await _dead_letter_event(by_id[rejected.doc_id], "index", DeadLetterReason.rejected,
                                      f"elasticsearch status {rejected.status}: {rejected.reason}", rejected.doc_id)

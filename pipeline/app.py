@@ -10,7 +10,7 @@ from __future__ import annotations
 import faust
 
 from luister.config import get_settings
-from luister.logs import setup_logging
+from luister.logs import dict_config, setup_logging
 
 settings = get_settings()
 
@@ -27,15 +27,18 @@ app = faust.App(
     key_serializer="raw",
     value_serializer="raw",  # the schemas, not Faust records, are the contract: we parse ourselves
     datadir=str(settings.worker_data_dir),
-    web_host="127.0.0.1",
+    store=settings.store,  # rocksdb:// (rocksdict) keeps customer state on disk; tables recover from changelogs
+    web_host=settings.metrics_host,
     web_port=settings.worker_web_port,
     topic_partitions=settings.topic_partitions,
     topic_replication_factor=settings.topic_replication,
     producer_acks=-1,
+    producer_linger=settings.kafka_producer_linger_seconds,  # batch the many small sends between stages
     consumer_auto_offset_reset="earliest",
     broker_commit_every=1000,
     broker_commit_interval=1.0,
-    logging_config=None,
+    broker_session_timeout=settings.kafka_session_timeout_seconds,
+    logging_config=dict_config(settings.log_level, settings.log_format),  # Faust re-configures logging at start
 )
 
 
@@ -45,4 +48,5 @@ def _configure_logging(app: faust.App, conf, **kwargs) -> None:  # noqa: ARG001
 
 
 # Importing registers the topics, agents and web views on `app`.
-from pipeline import agents, topics, web  # noqa: E402,F401
+from pipeline import agents, profile, topics, web  # noqa: E402,F401
+from pipeline.crisis import agents as crisis_agents  # noqa: E402,F401

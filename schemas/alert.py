@@ -19,6 +19,7 @@ class AlertStatus(StrEnum):
     open = "open"
     update = "update"
     resolved = "resolved"
+    acknowledged = "acknowledged"  # a person took it (`luister alerts ack`); the detector never sends it
 
 
 class Alert(_Strict):
@@ -36,3 +37,11 @@ class Alert(_Strict):
     resolved_at: AwareDatetime | None = None
     mention_ids: list[str] = []
     evidence: dict[str, Any] = {}
+    # 0 for `open`, +1 for each update and the resolve: (id, sequence) names one version of the alert
+    sequence: Annotated[int, Field(ge=0)] = 0
+
+    @property
+    def version_id(self) -> str:
+        # an acknowledgement is out of band: it keeps the sequence of the version it acknowledged
+        suffix = ".ack" if self.status == AlertStatus.acknowledged else ""
+        return f"{self.id}#{self.sequence:04d}{suffix}"

@@ -11,12 +11,16 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from schemas.mention import SCHEMA_VERSION, _Strict
 
 PREVIEW_CHARS = 500
+# A letter must fit in one Kafka record (1 MB by default, base64 adds a third): of a bigger
+# original only the first bytes are kept, with its full size and `original_truncated`.
+MAX_ORIGINAL_BYTES = 512 * 1024
 
 
 class DeadLetterReason(StrEnum):
     oversized = "oversized"
     undecodable = "undecodable"  # not UTF-8
     malformed_json = "malformed_json"
+    malformed_xml = "malformed_xml"  # a feed (RSS/Atom) that does not parse
     schema_violation = "schema_violation"
     processing_error = "processing_error"  # a stage raised on a valid mention
     rejected = "rejected"  # refused by the sink (e.g. a mapping conflict)
@@ -28,9 +32,10 @@ class DeadLetter(_Strict):
     stage: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     reason: DeadLetterReason
     detail: Annotated[str, StringConstraints(max_length=4000)]
-    original_b64: str  # the exact bytes received, base64
+    original_b64: str  # the exact bytes received, base64 (the first MAX_ORIGINAL_BYTES of them)
     original_preview: Annotated[str, StringConstraints(max_length=PREVIEW_CHARS)]
     original_size: Annotated[int, Field(ge=0)]
+    original_truncated: bool = False  # original_b64 holds only the first MAX_ORIGINAL_BYTES
     topic: str | None = None
     partition: int | None = None
     offset: int | None = None
@@ -60,9 +65,10 @@ class DeadLetter(_Strict):
             stage=stage,
             reason=reason,
             detail=detail[:4000],
-            original_b64=base64.b64encode(original).decode("ascii"),
+            original_b64=base64.b64encode(original[:MAX_ORIGINAL_BYTES]).decode("ascii"),
             original_preview=original[:PREVIEW_CHARS].decode("utf-8", errors="replace")[:PREVIEW_CHARS],
             original_size=len(original),
+            original_truncated=len(original) > MAX_ORIGINAL_BYTES,
             topic=topic,
             partition=partition,
             offset=offset,

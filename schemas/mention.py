@@ -125,11 +125,47 @@ class Flags(_Strict):
     safety: bool = False
     press: bool = False
     influencer: bool = False
+    abusive: bool = False  # insults, slurs, threats: the only posts to delete (see `moderation`)
+    claim: bool = False  # damages / compensation asked
+    data_leak: bool = False
 
 
 class Tone(_Strict):
     formality: Literal["formal", "informal", "unknown"] = "unknown"
     emoji: bool = False
+    markers: list[str] = []  # the cues that decided it ("u", "Dear", "ff", an emoji), so a reply can mirror them
+
+
+class MentionLabel(StrEnum):
+    """Every label a mention can carry: its base `MessageType` plus labels that need history."""
+
+    complaint = "complaint"
+    question = "question"
+    suggestion = "suggestion"
+    compliment = "compliment"
+    other = "other"
+    repeated_negativity = "repeated_negativity"
+
+
+class RepeatedNegativity(_Strict):
+    """Why a mention is repeated negativity: the same story earlier, or on other sites, in a window."""
+
+    earlier_ids: list[str]
+    sources: list[str]  # every source (incl. this mention's) the story appeared on
+    sites: list[str] = []  # source plus host, e.g. "review_site:reviews.example"
+    window_hours: Annotated[float, Field(gt=0)]
+    rule: Annotated[str, StringConstraints(max_length=200)]
+
+
+class PersonaChange(_Strict):
+    from_persona: Persona
+    to_persona: Persona
+    reason: Annotated[str, StringConstraints(max_length=500)]
+
+
+class Moderation(_Strict):
+    action: Literal["delete", "report", "none"]
+    reason: Annotated[str, StringConstraints(max_length=500)]
 
 
 class ClassifiedMention(RawMention):
@@ -148,6 +184,17 @@ class ClassifiedMention(RawMention):
     should_respond: bool | None = None
     respond_by: AwareDatetime | None = None
     suggested_reply: str | None = None
+    # --- triage (docs/triage.md); optional, so older records still read
+    labels: list[MentionLabel] = []  # base type first, then e.g. repeated_negativity
+    repeated_negativity: RepeatedNegativity | None = None
+    persona_confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+    persona_reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    persona_change: PersonaChange | None = None
+    language_confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+    severity_reasons: list[str] = []
+    profanity_terms: list[str] = []
+    moderation: Moderation | None = None
+    respond_rule: Annotated[str, StringConstraints(max_length=200)] | None = None
     model_version: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     processed_at: AwareDatetime
     pipeline_latency_ms: Annotated[float, Field(ge=0)] | None = None

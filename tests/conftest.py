@@ -39,9 +39,14 @@ def isolated_env(services) -> Iterator[dict[str, str]]:
         "LUISTER_TOPIC_ALERTS": f"test-{tag}.alerts",
         "LUISTER_TOPIC_PARTITIONS": "3",
         "LUISTER_ES_INDEX_PREFIX": f"luister-test-{tag}",
+        "LUISTER_TOPIC_CUSTOMERS": f"test-{tag}.customers",  # the registry of linked identities
+        "LUISTER_TOPIC_ERASE": f"test-{tag}.erase",  # erase requests: the profile agent forgets the customer
+        "LUISTER_ES_CUSTOMERS_INDEX": f"luister-test-{tag}.customers",
         "LUISTER_WORKER_DATA_DIR": str(ROOT / ".cache" / "test-faust" / tag),
         "LUISTER_BATCH_WITHIN_SECONDS": "0.2",
         "LUISTER_ES_SINK_WITHIN_SECONDS": "0.3",
+        # the rule-based baseline: fast, stable answers; tests/test_model_pipeline.py runs the transformer
+        "LUISTER_CLASSIFIER": "baseline",
     }
     yield env
     _cleanup(env)
@@ -49,6 +54,9 @@ def isolated_env(services) -> Iterator[dict[str, str]]:
 
 def _cleanup(env: dict[str, str]) -> None:
     drop_index_family(Settings().es_url, env["LUISTER_ES_INDEX_PREFIX"])
+    from elasticsearch import Elasticsearch
+
+    Elasticsearch(Settings().es_url).options(ignore_status=404).indices.delete(index=env["LUISTER_ES_CUSTOMERS_INDEX"])
 
 
 @pytest.fixture(scope="module")

@@ -76,3 +76,4 @@ def drop_index_family(es_url: str, prefix: str) -> None:
     if names:
         es.indices.delete(index=",".join(names))
     es.options(ignore_status=404).indices.delete_index_template(name=prefix)
+    es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-v*")  # one per mapping version
