@@ -179,8 +179,8 @@ def _print_triage(es: Elasticsearch, index: str, ids: set[str], settings: Settin
     aggs["profanity_terms"] = {"terms": {"field": "profanity_terms", "size": 5}}
     r = es.search(index=index, size=0, query={"ids": {"values": sorted(ids)}}, aggs=aggs)["aggregations"]
     for name in _TRIAGE_TERMS:
-        print(f" by {name:<18} " + ", ".join(f"{b['key_as_string'] if 'key_as_string' in b else b['key']} "
-                                             f"{b['doc_count']}" for b in r[name]["buckets"]))
+        print(f" by {name:<18} " + (", ".join(f"{b['key_as_string'] if 'key_as_string' in b else b['key']} "
+                                              f"{b['doc_count']}" for b in r[name]["buckets"]) or "none"))
     print(" flags                 " + ", ".join(f"{n.split('.')[-1]} {r[n]['doc_count']}" for n in _TRIAGE_FLAGS))
     print(f" persona conf. (avg)   {r['persona_confidence']['value'] or 0:.2f}   language conf. (avg) "
           f"{r['language_confidence']['value'] or 0:.2f}   with severity reasons {r['has_reasons']['doc_count']}")
