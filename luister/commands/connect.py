@@ -75,10 +75,11 @@ def connect_command(settings: Settings, source: str, config_file: str | None, na
     except (KeyError, ConfigError) as exc:
         raise click.UsageError(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
     if metrics_port is not None:
-        from prometheus_client import start_http_server
+        from luister.metrics import serve_metrics
 
-        start_http_server(metrics_port, addr="127.0.0.1")
-        click.echo(f"metrics on http://127.0.0.1:{metrics_port}/metrics", err=True)
+        # the shared server: /metrics, /healthz, /readyz on `metrics_host` (0.0.0.0 in a container)
+        server = serve_metrics(metrics_port, component=f"connector-{entry.name}")
+        click.echo(f"metrics on http://{settings.metrics_host}:{server.port}/metrics", err=True)
     if entry.live is None:
         _replay(settings, entry.name, config, dry_run)
         return
