@@ -7,6 +7,7 @@ topic, where crisis detection starts: the stages before it have their own end-to
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from datetime import timedelta
 
@@ -116,7 +117,18 @@ def test_burst_opens_one_surge_within_30s_updates_and_resolves(worker, settings)
     doc = es.get(index=settings.es_alerts_index, id=opened.version_id)["_source"]
     assert doc["status"] == "open" and doc["brand"] == "Belnet" and json.dumps(doc["evidence"])
 
-    # a restart on an empty disk recovers the windows and baselines from the table's changelog
+    # a restart on an empty disk recovers the windows and baselines from the table's changelog;
+    # compare against the state once the worker has consumed everything (two equal reads in a row)
+    def crisis_page() -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/crisis/Belnet/", timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def settled() -> dict | None:
+        first = crisis_page()
+        time.sleep(2)
+        return first if crisis_page() == first else None
+
+    snap = wait_for(settled, timeout=60, interval=0, what="the crisis state to stop changing")
     worker.stop()
     worker.env["LUISTER_WORKER_DATA_DIR"] += "-after-restart"
     worker.start()

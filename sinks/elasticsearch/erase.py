@@ -118,7 +118,8 @@ def _delete_matching(es: Elasticsearch, indices: list[str], query: dict) -> list
     if not indices:
         return []
     hits = [(h["_index"], h["_id"]) for h in scan(es, index=",".join(indices), query={"query": query}, _source=False)]
-    bulk(es, [{"_op_type": "delete", "_index": i, "_id": d} for i, d in hits], refresh=True)
+    # 404: the document went meanwhile (the profile agent erases the profile too): gone is the goal
+    bulk(es, [{"_op_type": "delete", "_index": i, "_id": d} for i, d in hits], refresh=True, ignore_status=(404,))
     return [d for _, d in hits]
 
 
