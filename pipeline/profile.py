@@ -144,13 +144,18 @@ async def profile(stream):
         except Exception as exc:  # noqa: BLE001 - one bad mention must not stop the customer's stream
             await _dead_letter(event, DeadLetterReason.processing_error, repr(exc), mention.id)
             continue
+        link = registry.links.get(mention.customer_key)
         if is_new:
-            link = registry.links.get(mention.customer_key)
             doc = _save(key, new_state, link.name if link else None)
-            await profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
             metrics.PERSONA_VERDICTS.labels(persona=verdict.persona.value).inc()
             if verdict.repeated:
                 metrics.REPEATED_NEGATIVITY.inc()
+        else:
+            # a replay after a crash: the table already has this mention, but the profile document
+            # sent for it may have been lost with the crash; resend it (an idempotent upsert)
+            doc = profile_document(new_state, TRIAGE.history, name=link.name if link else None,
+                                   updated_at=datetime.now(timezone.utc).isoformat())
+        await profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
         await topics.classified.send(key=key, value=out.model_dump_json(exclude_none=True).encode())
         metrics.STAGE_EVENTS.labels(stage="profile", outcome="ok" if is_new else "replayed").inc()
         metrics.STAGE_SECONDS.labels(stage="profile").observe(time.perf_counter() - started)
