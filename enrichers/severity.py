@@ -92,9 +92,14 @@ def text_signals(text: str, *, source: str, handle: str, display_name: str | Non
     return Signals(terms=terms, press=press, influencer=n >= cfg.influencer_followers, followers=n)
 
 
-def assess_severity(signals: Signals, *, negative: bool, complaint: bool, profane: bool = False,
-                    repeated_negativity: bool = False, cfg: SeverityConfig = SeverityConfig()) -> Severity:
+def assess_severity(signals: Signals, *, negative: bool, complaint: bool, question: bool = False,
+                    profane: bool = False, repeated_negativity: bool = False,
+                    cfg: SeverityConfig = SeverityConfig()) -> Severity:
     level, reasons = 0, []
+    # A risk word in a post that is not negative and no complaint is mostly reporting or praise
+    # ("no safety issues", "geen datalek", a news item about lawsuits elsewhere): a note for
+    # the team, never a page. A question about a risk ("is this charger safe?") is for today.
+    term_cap = 3 if negative or complaint else 2 if question else 1
 
     def rule(at_least: int, reason: str) -> None:
         nonlocal level
@@ -104,7 +109,8 @@ def assess_severity(signals: Signals, *, negative: bool, complaint: bool, profan
     if complaint or negative:
         rule(1, "complaint" if complaint else "negative sentiment")
     for category, words in signals.terms.items():
-        rule(_LEVEL[category], f"{_LABEL[category]}: " + ", ".join(f"'{w}'" for w in words[:3]))
+        capped = "" if _LEVEL[category] <= term_cap else " (post not negative)"
+        rule(min(_LEVEL[category], term_cap), f"{_LABEL[category]}: " + ", ".join(f"'{w}'" for w in words[:3]) + capped)
     if signals.press:
         rule(2 if negative or complaint else 1, "press/journalist author")
     if signals.followers >= cfg.high_reach_followers and (negative or complaint):

@@ -26,7 +26,8 @@ def enrich(mention: ClassifiedMention, cfg: SeverityConfig = DEFAULT) -> Classif
     signals = text_signals(mention.text, source=mention.source.value, handle=author.handle,
                            display_name=author.display_name, followers=author.followers, cfg=cfg)
     severity = assess_severity(signals, negative=mention.sentiment == Sentiment.negative,
-                               complaint=mention.type == MessageType.complaint, profane=profanity.profane, cfg=cfg)
+                               complaint=mention.type == MessageType.complaint,
+                               question=mention.type == MessageType.question, profane=profanity.profane, cfg=cfg)
     advice = moderation(profanity, own_channel=mention.channel == Channel.own)
     return mention.model_copy(update={
         "language": language.code,

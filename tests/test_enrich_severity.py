@@ -46,6 +46,17 @@ def test_press_and_reach_raise_negative_posts_only():
     assert known.press
 
 
+@pytest.mark.parametrize("text, question, level", [
+    ("Nieuws: PakjePost wint prijs, geen enkel datalek in vijf jaar 🎉", False, 1),  # press praise: a note
+    ("Great read on how airlines handle lawsuits and legal action", False, 1),
+    ("Is deze oplader gevaarlijk als hij warm wordt?", True, 2),  # a safety question: today, not a page
+])
+def test_risk_words_in_posts_that_are_not_negative_do_not_page(text, question, level):
+    sev = _sev(text, negative=False, complaint=False, question=question)
+    assert sev.level == level
+    assert any(r.endswith("(post not negative)") for r in sev.reasons), sev.reasons
+
+
 def test_repeated_negativity_and_profanity():
     assert _sev("waardeloos", repeated_negativity=True).level == 2
     assert _sev("shit", negative=False, complaint=False, profane=True).level == 1
