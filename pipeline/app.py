@@ -21,7 +21,15 @@ def _broker_url(bootstrap: str) -> str:
 
 settings.worker_data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
 
-app = faust.App(
+class LuisterApp(faust.App):
+    def _new_transport(self):
+        # the aiokafka transport with a consumer that never skips offsets (pipeline/consumer.py)
+        from pipeline.consumer import InOrderTransport
+
+        return InOrderTransport(self.conf.broker_consumer, self)
+
+
+app = LuisterApp(
     settings.app_id,
     broker=_broker_url(settings.kafka_bootstrap),
     key_serializer="raw",

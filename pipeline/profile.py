@@ -27,6 +27,7 @@ from enrichers.reply import ReplyBook
 from luister import metrics
 from pipeline import topics
 from pipeline.app import app, settings
+from pipeline.consumer import contiguous
 from pipeline.customers.config import load_triage_config
 from pipeline.customers.follower import RegistryFollower
 from pipeline.customers.judge import finalize
@@ -46,6 +47,7 @@ TRIAGE = load_triage_config(settings.triage_config)
 # internal=True: Faust creates them (with the app's partition count) when the worker starts
 enriched = app.topic(settings.topic_enriched, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
                      internal=True)
+contiguous([settings.topic_enriched])
 profiles = app.topic(settings.topic_profiles, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
                      internal=True, compacting=True, deleting=False)
 

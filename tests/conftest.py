@@ -54,9 +54,24 @@ def isolated_env(services) -> Iterator[dict[str, str]]:
 
 def _cleanup(env: dict[str, str]) -> None:
     drop_index_family(Settings().es_url, env["LUISTER_ES_INDEX_PREFIX"])
+    _drop_topics(env["LUISTER_APP_ID"].removeprefix("luister-test-"))
     from elasticsearch import Elasticsearch
 
     Elasticsearch(Settings().es_url).options(ignore_status=404).indices.delete(index=env["LUISTER_ES_CUSTOMERS_INDEX"])
+
+
+def _drop_topics(tag: str) -> None:
+    """A module's topics (and Faust's changelog/assignor topics of its app id) go with it, so the
+    local broker does not collect thousands of topics over many runs."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=Settings().kafka_bootstrap)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith((f"test-{tag}.", f"luister-test-{tag}"))]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
 
 
 @pytest.fixture(scope="module")

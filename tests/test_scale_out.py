@@ -22,7 +22,7 @@ from elasticsearch import Elasticsearch
 from connectors.publisher import MentionPublisher
 from connectors.synthetic import generate
 from luister.config import Settings
-from tests.support import Worker, wait_for
+from tests.support import Worker, wait_for, where_mentions_stopped
 from tests.test_ops_worker import scrape, value
 
 pytestmark = pytest.mark.e2e
@@ -143,7 +143,9 @@ def test_survivor_takes_over_partitions_and_tables_and_every_mention_is_indexed_
         count, ids, rewritten = wait_for(lambda: (s := _index_stats(es, alias))[0] >= N and s, timeout=120,
                                          what=f"{N} documents")
     except AssertionError as exc:
-        raise AssertionError(f"{exc}; {_index_stats(es, alias)[0]} indexed. {_recovery_trouble(a)}"
+        missing = {m.id for m in mentions} - _index_stats(es, alias)[1]
+        raise AssertionError(f"{exc}; {N - len(missing)} indexed. {_recovery_trouble(a)}"
+                             f"{where_mentions_stopped(settings_4, missing)}\n"
                              f"Survivor's log:\n{a.log()}") from None
     assert count == N and ids == {m.id for m in mentions}
 

@@ -23,6 +23,7 @@ from prometheus_client import Counter, Gauge
 from pipeline import topics
 from pipeline.agents import _dead_letter_event
 from pipeline.app import app, settings
+from pipeline.consumer import contiguous
 from pipeline.crisis.detect import BrandState, Detector, Facts
 from schemas import Alert, ClassifiedMention, DeadLetterReason
 
@@ -35,6 +36,7 @@ BY_BRAND_TOPIC = cfg.topic_by_brand or f"{_prefix}.by_brand"  # derived: a test'
 # internal=True: the worker creates it with the app's partition count
 by_brand = app.topic(BY_BRAND_TOPIC, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
                      internal=True)
+contiguous([BY_BRAND_TOPIC])
 alerts_topic = app.topic(settings.topic_alerts, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions)
 # key_type=bytes on the table itself: the store and the changelog recovery take their key codec from it
 # (raw), not from the schema; without it a restart fails to decode the recovered keys as JSON
