@@ -23,6 +23,7 @@ from elasticsearch.helpers import bulk, scan
 
 from connectors.publisher import MentionPublisher
 from connectors.synthetic import BurstSpec, generate
+from luister.config import Settings
 from luister.cli import main
 from luister.kafka_admin import read_from
 from luister.report import export, render
@@ -52,7 +53,7 @@ def isolated_env(isolated_env):
            "LUISTER_TOPIC_ERASE": f"{isolated_env['LUISTER_APP_ID']}.erase",
            "LUISTER_AUDIT_HMAC_KEY": "test-audit-key", "LUISTER_REPORT_TIMEZONE": "Europe/Amsterdam"}
     yield env
-    es = Elasticsearch(isolated_env.get("LUISTER_ES_URL", "http://127.0.0.1:9200"))
+    es = Elasticsearch(Settings().es_url)
     # (the indices go with the shared clean-up of `<prefix>-*`; templates of this module's extra families here)
     es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
 
