@@ -23,8 +23,8 @@ from elasticsearch.helpers import bulk, scan
 
 from connectors.publisher import MentionPublisher
 from connectors.synthetic import BurstSpec, generate
-from luister.config import Settings
 from luister.cli import main
+from luister.config import Settings
 from luister.kafka_admin import read_from
 from luister.report import export, render
 from schemas import Alert
