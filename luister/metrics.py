@@ -43,8 +43,9 @@ CONSUMER_LAG = Gauge(
     "luister_consumer_lag_messages", "End offset minus committed offset, per partition this worker owns",
     ["topic", "partition"])
 ASSIGNED_PARTITIONS = Gauge("luister_assigned_partitions", "Partitions assigned to this worker", ["topic"])
-OFFSET_JUMPS = Counter("luister_offset_jumps_total", "Forward jumps in a stream partition's offsets: "
-                       "sought back (a stale record after a rebalance) or accepted (records deleted)", ["outcome"])
+OFFSET_JUMPS = Counter("luister_offset_jumps_total", "Forward jumps in a stream partition's offsets, by what was "
+                       "done: sought_back (unprocessed records skipped: read again), already_processed "
+                       "(committed by another worker), deleted (removed by retention), gave_up", ["outcome"])
 REBALANCES = Counter("luister_rebalances_total", "Consumer group rebalances this worker went through")
 TABLE_KEYS = Gauge("luister_table_keys", "Keys in a Faust table held by this worker (active + standby)", ["table"])
 DEPENDENCY_UP = Gauge(

@@ -4,20 +4,23 @@ Why: our stream topics (raw, normalized, enriched, classified, by-brand) are wri
 without transactions and never compacted, so a partition's offsets arrive one by one.
 Faust reads a forward jump in offsets as a "gap" (compaction, transaction markers),
 counts the skipped offsets as done, and drops them if they are delivered afterwards.
-Around a rebalance Faust can hand a stream a record fetched before the seek to the
-committed offset (faust-streaming issues #216/#221), so that jump swallows records that
-no one processed: after a worker is killed, a mention may never be indexed.
+Around a rebalance Faust can hand a stream records from where its fetcher was before,
+past the committed offset it has just sought to (faust-streaming issues #216/#221):
+records that were fetched but still queued when the rebalance cleared the queues
+were then never processed — after a worker was killed, a mention was never indexed.
 
 This consumer remembers, per partition of those topics, the next offset it should
-deliver. A record beyond it is held back and the partition is sought back to the
-expected offset, so every record is delivered in order. A jump that persists after
-a few seeks is real (retention deleted the records) and is let through, as Faust would.
+deliver. On a forward jump it asks Kafka for the group's committed offset and the
+partition's earliest offset: if the jump only skips what is committed (another worker
+did it) or deleted (retention), the record is delivered; otherwise it is held back and
+the partition is sought back, so every record is delivered in order.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable
 
+from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
@@ -25,8 +28,8 @@ from luister import metrics
 
 log = logging.getLogger(__name__)
 
-#: a jump seen this many times at the same expected offset is real, not a stale record
-REAL_GAP_AFTER_SEEKS = 3
+#: seeking back to the same offset this often without the record there arriving: give up, deliver
+MAX_SEEKS_TO_ONE_OFFSET = 20
 
 #: topic names whose offsets are contiguous; pipeline.topics fills it as topics are declared
 CONTIGUOUS_TOPICS: set[str] = set()
@@ -38,12 +41,12 @@ def contiguous(names: Iterable[str]) -> None:
 
 
 class OffsetGuard:
-    """Per partition: the next offset to deliver, and how often a jump past it was sought back."""
+    """Per partition: the next offset to deliver; what to do when a record lands past it."""
 
-    def __init__(self, real_gap_after: int = REAL_GAP_AFTER_SEEKS):
-        self.real_gap_after = real_gap_after
+    def __init__(self, max_seeks: int = MAX_SEEKS_TO_ONE_OFFSET):
+        self.max_seeks = max_seeks
         self.next_offset: dict[TP, int] = {}
-        self._seeks_at: dict[TP, tuple[int, int]] = {}  # tp -> (expected offset, seeks made for it)
+        self._seeks: dict[TP, tuple[int, int]] = {}  # tp -> (offset sought to, how often)
 
     def expect(self, tp: TP, offset: int | None) -> None:
         """The partition was sought: its next record is at `offset` (None: unknown, take what comes)."""
@@ -53,19 +56,42 @@ class OffsetGuard:
             self.next_offset[tp] = offset
 
     def admit(self, tp: TP, offset: int) -> bool:
-        """True: deliver the record. False: hold it back and seek the partition to `next_offset[tp]`."""
+        """True: deliver the record. False: it lies past the next expected offset; call `resolve`."""
         expected = self.next_offset.get(tp)
         if expected is not None and offset > expected:
-            previous, seeks = self._seeks_at.get(tp, (expected, 0))
-            seeks = seeks + 1 if previous == expected else 1
-            self._seeks_at[tp] = (expected, seeks)
-            if seeks <= self.real_gap_after:
-                return False
-            log.warning("offset gap persists after seeking back; records were deleted (retention): going on",
-                        extra={"topic": tp.topic, "partition": tp.partition, "expected": expected, "got": offset})
-            metrics.OFFSET_JUMPS.labels(outcome="accepted").inc()
+            return False
         self.next_offset[tp] = offset + 1
         return True
+
+    def resolve(self, tp: TP, got: int, *, committed: int | None, earliest: int | None) -> int | None:
+        """After a jump to `got`: None to deliver it, or the offset to seek the partition to.
+
+        Records before the group's committed offset were processed (maybe by another worker);
+        records before the earliest offset are gone (retention). Anything else is unprocessed."""
+        expected = self.next_offset.get(tp)
+        known = [v for v in (expected, committed, earliest) if v is not None]
+        target = max(known) if known else got
+        if got > target:
+            sought_to, times = self._seeks.get(tp, (target, 0))
+            times = times + 1 if sought_to == target else 1
+            self._seeks[tp] = (target, times)
+            if times <= self.max_seeks:
+                self.next_offset[tp] = target
+                return target
+            log.error("seeking back did not bring the expected record; delivering past it",
+                      extra={"topic": tp.topic, "partition": tp.partition, "expected": target, "got": got})
+            metrics.OFFSET_JUMPS.labels(outcome="gave_up").inc()
+        elif expected is not None and earliest is not None and earliest > expected and \
+                (committed is None or committed < earliest):
+            log.error("records were deleted by retention before they were processed",
+                      extra={"topic": tp.topic, "partition": tp.partition, "expected": expected,
+                             "earliest": earliest})
+            metrics.OFFSET_JUMPS.labels(outcome="deleted").inc()
+        else:
+            metrics.OFFSET_JUMPS.labels(outcome="already_processed").inc()
+        self._seeks.pop(tp, None)
+        self.next_offset[tp] = got + 1
+        return None
 
 
 class InOrderConsumer(faust_aiokafka.Consumer):
@@ -91,16 +117,26 @@ class InOrderConsumer(faust_aiokafka.Consumer):
                     continue  # the rest of a stale batch for a partition we just sought back
                 if not self.guard.admit(tp, message.offset):
                     expected = self.guard.next_offset[tp]
-                    sought_now.add(tp)
-                    log.warning("offset jump held back; seeking to the expected offset",
-                                extra={"topic": tp.topic, "partition": tp.partition, "expected": expected,
-                                       "got": message.offset})
-                    metrics.OFFSET_JUMPS.labels(outcome="sought_back").inc()
-                    await self.seek(tp, expected)
-                    continue
+                    committed, earliest = await self._committed_and_earliest(tp)
+                    seek_to = self.guard.resolve(tp, message.offset, committed=committed, earliest=earliest)
+                    if seek_to is not None:
+                        sought_now.add(tp)
+                        log.warning("offset jump held back; seeking to the first unprocessed offset",
+                                    extra={"topic": tp.topic, "partition": tp.partition, "expected": expected,
+                                           "got": message.offset, "committed": committed, "seek_to": seek_to})
+                        metrics.OFFSET_JUMPS.labels(outcome="sought_back").inc()
+                        await self.seek(tp, seek_to)
+                        continue
             yield tp, message
+
+    async def _committed_and_earliest(self, tp: TP) -> tuple[int | None, int | None]:
+        thread = self._thread
+        consumer = thread._ensure_consumer()
+        partition = TopicPartition(tp.topic, tp.partition)
+        committed = await thread.call_thread(consumer.committed, partition)
+        earliest = (await thread.earliest_offsets(partition)).get(partition)
+        return committed, earliest
 
 
 class InOrderTransport(faust_aiokafka.Transport):
     Consumer = InOrderConsumer
-
