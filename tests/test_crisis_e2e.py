@@ -135,3 +135,24 @@ def test_burst_opens_one_surge_within_30s_updates_and_resolves(worker, settings)
     with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/crisis/Belnet/", timeout=10) as resp:
         recovered = json.loads(resp.read())
     assert recovered == snap
+
+
+def test_by_brand_records_carry_the_time_they_were_written_so_retention_keeps_a_replay(worker, settings):
+    """The stream above is weeks old by created_at. Kafka's retention deletes records by their
+    timestamp: had the re-keyed records carried created_at, a replay older than retention.ms could
+    be deleted before the detector read it."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = settings.crisis.topic_by_brand or f"{settings.topic_classified.rpartition('.')[0]}.by_brand"
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, consumer_timeout_ms=5000)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        assert tps, f"no topic {topic}"
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        stamps = [record.timestamp / 1000 for _, record in zip(range(200), consumer)]
+    finally:
+        consumer.close()
+    assert len(stamps) == 200
+    assert DEFAULT_START.timestamp() < time.time() - 7 * 24 * 3600  # the replayed mentions are old...
+    assert min(stamps) > time.time() - 3600  # ...their re-keyed records are not

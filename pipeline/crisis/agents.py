@@ -86,7 +86,11 @@ if cfg.enabled:
 
     @app.agent(topics.classified)
     async def crisis_rekey(stream):
-        """mentions.classified -> by-brand topic, unchanged, with the brand as key and created_at as timestamp."""
+        """mentions.classified -> by-brand topic, unchanged, with the brand as key.
+
+        The record keeps the producer's time, not created_at: Kafka's retention deletes records by
+        their timestamp, so a replay of month-old mentions would vanish before the detector read them
+        (the detector takes stream time from created_at in the value)."""
         async for events in stream.take_events(cfg.batch_size, within=settings.batch_within_seconds):
             for event in events:
                 try:
@@ -94,8 +98,7 @@ if cfg.enabled:
                 except ValueError:  # the index agent dead-letters it with the reason
                     MENTIONS.labels(outcome="invalid").inc()
                     continue
-                await by_brand.send(key=mention.brand.encode(), value=event.message.value,
-                                    timestamp=mention.created_at.timestamp())
+                await by_brand.send(key=mention.brand.encode(), value=event.message.value)
 
     @app.agent(by_brand)
     async def crisis_detect(stream):
