@@ -217,6 +217,15 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log written)"
 
 
+def _cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64. Never one that starts with "-"
+    (1 in 32 do): the storage tool would read it as an option (Kafka's own Uuid avoids it too)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _java(java_home: str) -> str:
     java = Path(java_home) / "bin" / "java"
     if not java.exists():
@@ -276,7 +285,7 @@ def kafka_up(s: Settings) -> None:
     classpath = f"{home / 'libs'}/*"
     base_cmd = [java, f"-Dlog4j.configuration=file:{log4j}", "-cp", classpath]
     if not (data_dir / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = _cluster_id()
         fmt = subprocess.run(
             [*base_cmd, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), "--ignore-formatted"],
             capture_output=True,
