@@ -19,7 +19,8 @@ def _services_module():
 
 def test_cluster_ids_never_look_like_an_option_to_the_storage_tool():
     # 1 in 32 random ids starts with "-": `kafka-storage format -t -abc…` then failed to start the broker
-    ids = [_services_module()._cluster_id() for _ in range(2000)]
+    services = _services_module()
+    ids = [services._cluster_id() for _ in range(2000)]
     assert not [i for i in ids if i.startswith("-")]
     assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
     assert len(set(ids)) == len(ids)
