@@ -164,7 +164,12 @@ def test_survivor_takes_over_partitions_and_tables_and_every_mention_is_indexed_
     series = wait_for(lambda: (s := scrape(a)) and value(s, "luister_table_keys", table="customers") ==
                       len(expected_per_customer) and s, timeout=30, what="the survivor to hold every customer key")
     assert value(series, "luister_rebalances_total") >= 2  # b joining, b leaving
+    # no partition was read past records that nobody processed (pipeline/consumer.py)
+    assert value(series, "luister_offset_jumps_total", outcome="deleted") == 0
+    assert value(series, "luister_offset_jumps_total", outcome="gave_up") == 0
+    jumps = value(series, "luister_offset_jumps_total", outcome="sought_back")
     assert a.log_path.read_text(errors="replace").count("Executing _on_partitions_assigned") >= 3
     print(f"\nscale-out: partitions before kill a={before[0]} b={before[1]}; b indexed {b_indexed:.0f} before the "
           f"kill; {at_kill}/{N} indexed at the kill; takeover {takeover_s:.1f}s after SIGKILL; "
-          f"{rewritten} documents re-written by replays; {len(final)} customers, state intact")
+          f"{rewritten} documents re-written by replays; {jumps:.0f} stale offset jumps sought back; "
+          f"{len(final)} customers, state intact")
