@@ -1,10 +1,33 @@
 """Helpers for the crisis tests: publish classified mentions where crisis detection starts."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from connectors.publisher import MentionPublisher
-from schemas import ClassifiedMention
+from luister.kafka_admin import read_from
+from schemas import Alert, ClassifiedMention
+from tests.support import drop_index_family
+
+# One partition per topic: a replay at full speed compresses hours of stream time into seconds, and
+# partitions read at different paces would deliver a brand's mentions many minutes (of stream time) out
+# of order, far beyond what a live stream sees. Reordering within the allowed lateness is covered by
+# tests/test_crisis_detect.py.
+PARTITIONS = "1"
+
+
+def crisis_env(isolated_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A test module's isolated env plus its own alerts index, on one partition; drops the index after."""
+    from luister.config import Settings
+
+    env = {**isolated_env, "LUISTER_ES_ALERTS_INDEX": f"{isolated_env['LUISTER_ES_INDEX_PREFIX']}-alerts",
+           "LUISTER_TOPIC_PARTITIONS": PARTITIONS}
+    yield env
+    drop_index_family(Settings().es_url, env["LUISTER_ES_ALERTS_INDEX"])
+
+
+def alerts_on_topic(settings) -> list[Alert]:
+    """Every alert version on the alerts topic so far."""
+    return [Alert.model_validate_json(v) for v in read_from(settings.kafka_bootstrap, settings.topic_alerts, {})]
 
 
 def publish_classified(settings, mentions: Iterable[ClassifiedMention]) -> int:

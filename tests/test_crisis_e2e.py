@@ -15,12 +15,10 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from connectors.synthetic import DEFAULT_START, BurstSpec, generate
-from luister.config import Settings
-from luister.kafka_admin import read_from
 from pipeline.crisis.simulate import classify
 from schemas import Alert, AlertKind, AlertStatus
-from tests.crisis_support import publish_classified, settings_from_env
-from tests.support import drop_index_family, wait_for
+from tests.crisis_support import alerts_on_topic, crisis_env, publish_classified, settings_from_env
+from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -29,19 +27,11 @@ BURST = BurstSpec("Belnet", start_offset=timedelta(minutes=60), duration=timedel
 BURST_START = DEFAULT_START + BURST.start_offset
 BURST_END = BURST_START + BURST.duration
 COUNT = 30 * 100 + 400  # ~100 minutes of stream at 30/min plus the burst
-# One partition per topic: a replay at full speed compresses 100 minutes of stream time into seconds, and
-# partitions read at different paces would deliver a brand's mentions many minutes (of stream time) out
-# of order, far beyond what a live stream sees. Reordering within the allowed lateness is covered by
-# tests/test_crisis_detect.py.
-PARTITIONS = "1"
 
 
 @pytest.fixture(scope="module")
 def isolated_env(isolated_env):
-    env = {**isolated_env, "LUISTER_ES_ALERTS_INDEX": f"{isolated_env['LUISTER_ES_INDEX_PREFIX']}-alerts",
-           "LUISTER_TOPIC_PARTITIONS": PARTITIONS}
-    yield env
-    drop_index_family(Settings().es_url, env["LUISTER_ES_ALERTS_INDEX"])
+    yield from crisis_env(isolated_env)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +39,7 @@ def settings(isolated_env):
     return settings_from_env(isolated_env)
 
 
-def _alerts(settings) -> list[Alert]:
-    return [Alert.model_validate_json(v) for v in read_from(settings.kafka_bootstrap, settings.topic_alerts, {})]
+_alerts = alerts_on_topic
 
 
 def test_burst_opens_one_surge_within_30s_updates_and_resolves(worker, settings):

@@ -9,12 +9,11 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from connectors.synthetic import daily_profile, generate
-from luister.config import Settings
-from luister.kafka_admin import end_offsets, read_from
+from luister.kafka_admin import end_offsets
 from pipeline.crisis.simulate import classify
 from schemas import Alert, AlertKind, AlertStatus, Flags, RepeatedNegativity, Sentiment
-from tests.crisis_support import publish_classified, settings_from_env
-from tests.support import drop_index_family, wait_for
+from tests.crisis_support import alerts_on_topic, crisis_env, publish_classified, settings_from_env
+from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +23,7 @@ COUNT = int(PEAK_RATE * 0.625 * 1440)  # about one day
 
 @pytest.fixture(scope="module")
 def isolated_env(isolated_env):
-    env = {**isolated_env, "LUISTER_ES_ALERTS_INDEX": f"{isolated_env['LUISTER_ES_INDEX_PREFIX']}-alerts",
-           "LUISTER_TOPIC_PARTITIONS": "1"}  # see test_crisis_e2e.py: a fast replay, kept in order
-    yield env
-    drop_index_family(Settings().es_url, env["LUISTER_ES_ALERTS_INDEX"])
+    yield from crisis_env(isolated_env)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +31,7 @@ def settings(isolated_env):
     return settings_from_env(isolated_env)
 
 
-def _alerts(settings) -> list[Alert]:
-    return [Alert.model_validate_json(v) for v in read_from(settings.kafka_bootstrap, settings.topic_alerts, {})]
+_alerts = alerts_on_topic
 
 
 def _detector_caught_up(settings, by_brand_topic: str, expected: int) -> bool:
