@@ -268,3 +268,19 @@ def wait_until_indexed(es: Elasticsearch, settings: Settings, n: int, *, timeout
     started = time.monotonic()
     wait_for(lambda: safe_count(es, settings.es_write_alias) >= n, timeout=timeout, interval=1,
              what=f"{n} documents in {settings.es_write_alias} (after {time.monotonic() - started:.0f}s)")
+
+
+def assert_nothing_lost_after_the_fault(es: Elasticsearch, settings: Settings, mentions: Sequence[RawMention],
+                                        publisher: BackgroundPublisher, worker: Worker) -> int:
+    """What every fault test ends with: the rest of the stream published, every mention indexed
+    exactly once, nothing dead-lettered, customer state as in a fault-free run, the worker alive.
+    Returns how many documents were written again by replays (same _id: harmless)."""
+    from luister.kafka_admin import end_offsets
+
+    publisher.finish()
+    wait_until_indexed(es, settings, len(mentions))
+    rewritten = assert_exactly_once(es, settings, mentions)
+    assert sum(end_offsets(settings.kafka_bootstrap, settings.topic_dlq).values()) == 0, "nothing dead-lettered"
+    assert_customer_state_intact(es, settings, mentions)
+    assert worker.alive(), "the worker is still running"
+    return rewritten
