@@ -1,10 +1,10 @@
 """Luister itself: Faust workers on the shared local Kafka and Elasticsearch.
 
-* `saturation()`: a backlog is published first, then k workers (one consumer group) drain
-  it; the rate is the slope of Elasticsearch's document count over a steady window that
-  starts once every worker is ready and the group has settled. CPU per process (workers,
-  Kafka, Elasticsearch, the rest of the machine) and each worker's peak RSS are read from
-  /proc over the same window; the time each stage spends comes from the workers' /metrics.
+* `saturation()`: k workers (one consumer group) start on empty topics; once they are ready,
+  a burst of mentions is published and the rate is mentions searchable ÷ the time from the
+  start of publishing until (nearly) all are. CPU per process (workers, Kafka, Elasticsearch,
+  the rest of the machine) and each worker's peak RSS are read from /proc over the same
+  window; the time each stage spends comes from the workers' /metrics.
 * `latency()`: paced publishing (`Connector.run(rate_per_second=...)`) at a given rate while
   luister.demo's `SearchableProbe` polls Elasticsearch and notes when each mention first
   became searchable: publish→searchable p50/p95/p99.
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -120,9 +121,30 @@ def _stage_seconds(before: list[dict], after: list[dict]) -> dict[str, float]:
     return {k: round(v, 2) for k, v in sorted(out.items())}
 
 
-def saturation(scenario: Scenario, workers: int, backlog: int, window: float, say: Say,
+STAGES = ("normalize", "classify", "profile", "index")  # each mention passes through all four, in this order
+
+
+def _stage_events(before: list[dict], after: list[dict]) -> dict[str, float]:
+    """Records each stage handled (any outcome) between two scrapes, over all workers."""
+    out = dict.fromkeys(STAGES, 0.0)
+    for b, a in zip(before, after):
+        for key, value in a.items():
+            if key.startswith("luister_stage_events_total{"):
+                stage = key.split('stage="')[1].split('"')[0]
+                if stage in out:
+                    out[stage] += value - b.get(key, 0.0)
+    return out
+
+
+def saturation(scenario: Scenario, workers: int, mentions: Sequence[RawMention], max_seconds: float, say: Say,
                settle: float = 4.0, profile_to: Path | None = None) -> dict:
-    """Drain a pre-published backlog of `backlog` mentions with `workers` workers."""
+    """`workers` workers (one group) drain a burst of `mentions` published once they are ready.
+
+    Rate = mentions searchable ÷ the time from the start of publishing until (nearly) all are:
+    every stage's queue starts empty, so no stage is counted while it merely catches up on work
+    the stages before it did outside the window (a slope over a window after a warm-up overstated
+    the rate that way: the stages before the index run ahead while the workers start). It includes
+    filling and emptying the pipeline, about one publish→searchable latency: a conservative rate."""
     from luister.kafka_admin import create_topics
 
     settings = scenario.settings
@@ -130,54 +152,72 @@ def saturation(scenario: Scenario, workers: int, backlog: int, window: float, sa
     es = Elasticsearch(settings.es_url, request_timeout=30)
     alias = settings.es_write_alias
     pool = Workers(scenario, workers)
-    say(f"  starting {workers} worker(s) on a backlog of {backlog}")
+    say(f"  starting {workers} worker(s), then publishing {len(mentions)} mentions at once")
     t_start = time.monotonic()
     pool.start()
     ready_s = time.monotonic() - t_start
     try:
-        time.sleep(settle)  # the group settles (a rebalance when the second worker joins)
-        # and the stages fill: documents reach the index only after normalize, classify and profile ran
-        primed, deadline = max(200, backlog // 30), time.monotonic() + 120
-        while count(es, alias) < primed and time.monotonic() < deadline:
-            time.sleep(0.5)
+        time.sleep(settle)  # the group settles (a rebalance when the second worker joins), lazy set-up ends
         meter = CpuMeter({**pool.pids, **service_pids()})
         before = pool.metrics()
-        c0, t0 = count(es, alias), time.monotonic()
+        spy = _start_profiler(pool.pids["worker0"], profile_to) if profile_to else None
+        t0 = time.monotonic()
         meter.start()
-        spy = _start_profiler(pool.pids["worker0"], window, profile_to) if profile_to else None
-        series = [(t0, c0)]
-        while time.monotonic() - t0 < window:
+        valid = publish(settings, mentions).valid
+        c1 = 0
+        while time.monotonic() - t0 < max_seconds:
             time.sleep(0.5)
-            series.append((time.monotonic(), count(es, alias)))
-            if series[-1][1] >= backlog * 0.97:
-                break  # the backlog is nearly drained: the tail is not steady state
+            c1 = count(es, alias)
+            if c1 >= valid * 0.99:
+                break  # the last few wait for a batch timeout: not the pipeline's rate
+        t1 = time.monotonic()
         cores = meter.stop()
         after = pool.metrics()
         if spy is not None:
-            spy.wait(timeout=window + 60)
-        t1, c1 = series[-1]
-        rate = (c1 - c0) / (t1 - t0)
+            spy.stop()
+        rate = c1 / (t1 - t0)
+        handled = _stage_events(before, after)
         rss = {name: round(peak_rss_mb(pid)) for name, pid in pool.pids.items()}
-        say(f"  {workers} worker(s): {rate:.0f} mentions/s over {t1 - t0:.0f}s ({c0}→{c1}); CPU cores {cores}; "
+        say(f"  {workers} worker(s): {rate:.0f} mentions/s ({c1} of {valid} searchable after {t1 - t0:.1f}s; "
+            f"stages handled {', '.join(f'{k} {v:.0f}' for k, v in handled.items())}); CPU cores {cores}; "
             f"peak RSS MiB {rss}")
         return {"workers": workers, "per_second": round(rate, 1), "window_seconds": round(t1 - t0, 1),
-                "documents": [c0, c1], "backlog": backlog, "startup_seconds": round(ready_s, 1), "cpu_cores": cores,
-                "peak_rss_mb": rss, "stage_seconds": _stage_seconds(before, after),
+                "mentions": c1, "published": valid, "stage_events": handled, "startup_seconds": round(ready_s, 1),
+                "cpu_cores": cores, "peak_rss_mb": rss, "stage_seconds": _stage_seconds(before, after),
                 "mentions_per_worker_cpu_second": round(
                     rate / max(sum(v for k, v in cores.items() if k.startswith("worker")), 1e-9), 1)}
     finally:
         pool.stop()
 
 
-def _start_profiler(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
-    """py-spy samples the worker (native frames off, subprocesses off) into a speedscope file."""
+class _Profilers:
+    """py-spy processes sampling until stopped (SIGINT: each writes its file and exits)."""
+
+    def __init__(self, procs: list[subprocess.Popen]):
+        self.procs = procs
+
+    def stop(self, timeout: float = 60) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGINT)
+        for p in self.procs:
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _start_profiler(pid: int, out: Path) -> _Profilers | None:
+    """py-spy samples the worker twice, into `out` (every thread) and `<out>-gil.txt` (only the thread
+    holding the GIL: the Python work, whose one core is the worker's ceiling); `python -m bench.spy` reads them."""
     spy = Path(sys.executable).parent / "py-spy"
     if not spy.exists():
         return None
     out.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
-                             "--rate", "50", "--format", "raw", "--output", str(out), "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runs = [(out, []), (out.with_name(f"{out.stem}-gil{out.suffix}"), ["--gil"])]
+    return _Profilers([subprocess.Popen([str(spy), "record", "--pid", str(pid), "--rate", "50", "--format", "raw",
+                                         "--output", str(path), "--nonblocking", *flags],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       for path, flags in runs])
 
 
 def _percentile(values: list[float], q: int) -> float:

@@ -18,10 +18,9 @@ def load_classifier(name: str, backend: str | None = None) -> Classifier:
         return BaselineClassifier()
     if name == "transformer":
         from classifiers.transformer import TransformerClassifier
+        from luister.config import get_settings
 
-        if backend is None:
-            from luister.config import get_settings
-
-            backend = get_settings().classifier_backend
-        return TransformerClassifier(backend=backend)
+        settings = get_settings()
+        return TransformerClassifier(backend=backend or settings.classifier_backend,
+                                     threads=settings.classifier_threads)
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(AVAILABLE)}")

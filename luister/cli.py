@@ -67,7 +67,7 @@ async def _ensure_index(settings: Settings) -> str:
     from sinks.elasticsearch import ensure_index
 
     async with AsyncElasticsearch(settings.es_url) as client:
-        return await ensure_index(client, settings.es_index_prefix)
+        return await ensure_index(client, settings.es_index_prefix, settings.es_refresh_interval)
 
 
 # ------------------------------------------------------------------ worker

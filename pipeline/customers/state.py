@@ -116,14 +116,17 @@ def _count_keys(item: Item) -> list[str]:
 
 def add_item(state: CustomerState, item: Item, limits: HistoryLimits) -> CustomerState:
     """A new state with `item` counted and appended (the input is not changed)."""
-    s = state.model_copy(deep=True)
+    # copies what changes below, shares the rest: items and transitions are never changed in place,
+    # and a deep copy of a long history was most of the profile stage's time
+    s = state.model_copy(update={"accounts": list(state.accounts), "totals": dict(state.totals),
+                                 "daily": dict(state.daily)})
     s.seq = max(s.seq, item.seq)
     s.first_seen = min(s.first_seen, item.at) if s.first_seen else item.at
     s.last_seen = max(s.last_seen, item.at) if s.last_seen else item.at
     if item.account not in s.accounts:
         s.accounts.append(item.account)
     day = item.at.date().isoformat()
-    bucket = s.daily.setdefault(day, {})
+    bucket = s.daily[day] = dict(s.daily.get(day, {}))
     for k in _count_keys(item):
         s.totals[k] = s.totals.get(k, 0) + 1
         bucket[k] = bucket.get(k, 0) + 1

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from elasticsearch import AsyncElasticsearch, BadRequestError
 
 from sinks.elasticsearch import lifecycle
-from sinks.elasticsearch.mapping import MAPPING_VERSION, index_template
+from sinks.elasticsearch.mapping import MAPPING_VERSION, REFRESH_INTERVAL, index_template
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +21,9 @@ def index_name(prefix: str, version: int = MAPPING_VERSION, when: datetime | Non
     return lifecycle.monthly_index(prefix, version, when or datetime.now(timezone.utc))
 
 
-async def ensure_index(client: AsyncElasticsearch, prefix: str) -> str:
+async def ensure_index(client: AsyncElasticsearch, prefix: str, refresh_interval: str = REFRESH_INTERVAL) -> str:
     """Put template `<prefix>-v<N>` and create this month's index; returns that index's name."""
-    await lifecycle.put_template(client, prefix, index_template(prefix), read_alias=True)
+    await lifecycle.put_template(client, prefix, index_template(prefix, refresh_interval), read_alias=True)
     name = index_name(prefix)
     if not await client.indices.exists(index=name):
         try:

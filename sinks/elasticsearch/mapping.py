@@ -89,8 +89,14 @@ def mention_properties() -> dict[str, Any]:
     }
 
 
-def index_template(prefix: str) -> dict[str, Any]:
+# half of Elasticsearch's default: at most this long from the bulk write to searchable (docs/benchmarks.md)
+REFRESH_INTERVAL = "500ms"
+
+
+def index_template(prefix: str, refresh_interval: str = REFRESH_INTERVAL) -> dict[str, Any]:
     """Template for the monthly indices `<prefix>-v<N>-<YYYY.MM>`, which join the read alias `<prefix>`.
+
+    `refresh_interval`: how soon an indexed mention becomes searchable (setting `es_refresh_interval`).
 
     One template per mapping version (see sinks/elasticsearch/lifecycle.py): the priority grows
     with the version so it also wins over the pre-monthly template's broader `<prefix>-*`.
@@ -104,7 +110,7 @@ def index_template(prefix: str) -> dict[str, Any]:
             "settings": {
                 "number_of_shards": 1,
                 "number_of_replicas": 0,  # one local node; raise on a real cluster
-                "refresh_interval": "1s",
+                "refresh_interval": refresh_interval,
                 "analysis": {"normalizer": {"luister_lowercase": {"type": "custom", "filter": ["lowercase"]}}},
             },
             "aliases": {prefix: {}},  # the read alias over every month
