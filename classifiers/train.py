@@ -38,9 +38,15 @@ def labels(examples: Sequence[Example]) -> dict[str, np.ndarray]:
 
 
 def val_scores(examples: Sequence[Example], probs: dict[str, np.ndarray]) -> dict[str, float]:
-    out = {t: macro_f1([getattr(e, t) for e in examples], [TASKS[t][i] for i in probs[t].argmax(1)], TASKS[t])
-           for t in TASKS}
+    """Macro-F1 per task, their mean (what decides), and per task and language (`type_nl`, ...: for the record)."""
+    def f1(task: str, lang: str | None = None) -> float:
+        idx = [i for i, e in enumerate(examples) if lang is None or e.lang == lang]
+        return macro_f1([getattr(examples[i], task) for i in idx], [TASKS[task][j] for j in probs[task][idx].argmax(1)],
+                        TASKS[task])
+
+    out = {t: f1(t) for t in TASKS}
     out["mean"] = (out["type"] + out["sentiment"]) / 2
+    out.update({f"{t}_{lang}": f1(t, lang) for t in TASKS for lang in sorted({e.lang for e in examples})})
     return {k: round(v, 4) for k, v in out.items()}
 
 

@@ -79,11 +79,13 @@ def load_torch_model(model_dir: Path, overlay: dict[str, np.ndarray] | None):
 
 def onnx_path(weights_dir: Path, cache: Path = MODEL_CACHE, backend: str = "onnx-int8") -> Path:
     from classifiers.e5.encoder import POOL_LAYERS
+    from classifiers.e5.onnx_export import INT8_RECIPE
 
     overlay = Path(weights_dir) / OVERLAY_FILE
     tag = hashlib.sha256(overlay.read_bytes()).hexdigest()[:8] if overlay.is_file() else "base"
     pooled = "-".join(map(str, POOL_LAYERS))
-    return Path(cache) / "onnx" / f"e5-small-{tag}-l{pooled}-{backend.removeprefix('onnx-')}.onnx"
+    recipe = INT8_RECIPE if ONNX_BACKENDS[backend] else ""
+    return Path(cache) / "onnx" / f"e5-small-{tag}-l{pooled}-{backend.removeprefix('onnx-')}{recipe}.onnx"
 
 
 def ensure_onnx(weights_dir: Path = WEIGHTS_DIR, cache: Path = MODEL_CACHE, backend: str = "onnx-int8",
