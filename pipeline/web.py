@@ -52,8 +52,23 @@ async def health_view(web, request):
 async def ready_view(web, request):
     ok, reason = readiness()
     metrics.READY.set(1 if ok else 0)
-    return web.json({"ready": ok, "reason": reason, "app": app.conf.id, "rebalancing": bool(app.rebalancing)},
-                    status=200 if ok else 503)
+    return web.json({"ready": ok, "reason": reason, "app": app.conf.id, "rebalancing": bool(app.rebalancing),
+                     **_fetch_state()}, status=200 if ok else 503)
+
+
+def _fetch_state() -> dict[str, list[str]]:
+    """Assigned partitions this worker is not fetching (paused, or held back because a stream's
+    buffer is full): a partition stuck here has lag that never drains."""
+    consumer = app.consumer
+
+    def names(tps) -> list[str]:
+        return sorted(f"{tp.topic}:{tp.partition}" for tp in tps or ())
+    try:
+        assigned = consumer.assignment()
+    except Exception:  # noqa: BLE001 - not started yet
+        return {}
+    return {"paused": names(set(getattr(consumer, "_paused_partitions", ())) & assigned),
+            "buffered": names(set(getattr(consumer, "_buffered_partitions", ())) & assigned)}
 
 
 # ------------------------------------------------------------------ stage counters

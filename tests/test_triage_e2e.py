@@ -23,7 +23,7 @@ from pipeline.customers.registry import Link
 from pipeline.customers.registry_topic import ensure_topic, publish, request_moves
 from schemas import Author, Channel, RawMention, Source
 from tests.conftest import _free_port
-from tests.support import Worker, drop_index_family, wait_for
+from tests.support import Worker, drop_index_family, wait_for, where_mentions_stopped
 
 pytestmark = pytest.mark.e2e
 
@@ -124,7 +124,12 @@ def _wait_docs(es, settings, scripted, timeout=90) -> dict[str, dict]:
     def all_indexed():
         docs = _docs(es, settings, ids)
         return docs if len(docs) == len(ids) else None
-    return wait_for(all_indexed, timeout=timeout, what=f"{len(ids)} mentions indexed")
+    try:
+        return wait_for(all_indexed, timeout=timeout, what=f"{len(ids)} mentions indexed")
+    except AssertionError as exc:
+        missing = set(ids) - set(_docs(es, settings, ids))
+        raise AssertionError(f"{exc}; {len(ids) - len(missing)} of {len(ids)} indexed.\n"
+                             f"{where_mentions_stopped(settings, missing)}") from None
 
 
 def _metric(worker: Worker, name: str, labels: str = "") -> float:
@@ -343,7 +348,12 @@ def test_two_workers_in_one_group_split_customers_and_agree_with_one(results, is
         finally:
             admin.close()
         _publish(settings2, PHASE_ONE + PHASE_TWO)
-        grouped = _wait_docs(es, settings2, PHASE_ONE + PHASE_TWO)
+        try:
+            grouped = _wait_docs(es, settings2, PHASE_ONE + PHASE_TWO)
+        except AssertionError as exc:
+            states = [urllib.request.urlopen(f"http://127.0.0.1:{w.web_port}/readyz", timeout=5).read().decode()
+                      if w.alive() else "dead" for w in workers]
+            raise AssertionError(f"{exc}\nworkers' /readyz: {states}") from None
         per_worker = [_metric(w, "luister_stage_events_total", 'stage="profile"') for w in workers]
         assert all(n > 0 for n in per_worker) and sum(per_worker) >= len(grouped), per_worker
     finally:
