@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from luister.config import Settings
-from tests.support import Worker, drop_index_family
+from tests.support import Worker, drop_index_family, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,15 +85,7 @@ def worker(isolated_env, settings, tmp_path_factory) -> Iterator[Worker]:
 
     create_topics(settings)
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    w = Worker(env={**os.environ, **isolated_env}, log_path=log_path, web_port=_free_port())
+    w = Worker(env={**os.environ, **isolated_env}, log_path=log_path, web_port=free_port())
     w.start()
     yield w
     w.stop()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -53,6 +54,13 @@ class Worker:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for a worker's web port or a private service)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_for(fn: Callable[[], T], *, timeout: float = 90, interval: float = 0.5, what: str = "condition") -> T:

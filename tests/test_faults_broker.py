@@ -18,8 +18,8 @@ from luister.kafka_admin import create_topics
 from tests.support import wait_for
 from tests.test_faults_common import (
     BackgroundPublisher,
-    PrivateServices,
     assert_nothing_lost_after_the_fault,
+    private_services,
     safe_count,
     start_worker,
 )
@@ -32,10 +32,7 @@ DOWN_SECONDS = 5
 
 @pytest.fixture(scope="module")
 def kafka(services):
-    broker = PrivateServices("kafka")
-    broker.fresh_start()
-    yield broker
-    broker.stop()
+    yield from private_services("kafka")
 
 
 def test_broker_restart_mid_stream_loses_and_duplicates_nothing(kafka, isolated_env, settings, tmp_path):

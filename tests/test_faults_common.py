@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -28,20 +27,13 @@ from connectors.base import Connector, PublishStats
 from connectors.publisher import MentionPublisher
 from luister.config import Settings
 from schemas import RawMention
-from tests.support import Worker, wait_for
+from tests.support import Worker, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = [sys.executable, str(ROOT / "deploy" / "local" / "services.py")]
 # Persistent between runs (git-ignored .cache/): unpacking Elasticsearch and building its
 # analysis plugin happen once; data and logs are wiped at every start.
 FAULTS_DIR = ROOT / ".cache" / "faults"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @dataclass
 class PrivateServices:
@@ -99,6 +91,16 @@ class PrivateServices:
 
     def stop(self) -> None:
         self._run("down")
+
+
+def private_services(only: str) -> Iterator[PrivateServices]:
+    """A module fixture's body: our own broker or node on fresh data, stopped afterwards."""
+    services = PrivateServices(only)
+    services.fresh_start()
+    try:
+        yield services
+    finally:
+        services.stop()
 
 
 class ListConnector(Connector):

@@ -19,8 +19,8 @@ from luister.kafka_admin import create_topics
 from tests.support import wait_for
 from tests.test_faults_common import (
     BackgroundPublisher,
-    PrivateServices,
     assert_nothing_lost_after_the_fault,
+    private_services,
     safe_count,
     start_worker,
 )
@@ -33,10 +33,7 @@ OUTAGE_SECONDS = 30
 
 @pytest.fixture(scope="module")
 def node(services):
-    es = PrivateServices("elasticsearch")
-    es.fresh_start()
-    yield es
-    es.stop()
+    yield from private_services("elasticsearch")
 
 
 def test_elasticsearch_down_30s_mid_stream_loses_and_duplicates_nothing(node, isolated_env, settings, tmp_path):

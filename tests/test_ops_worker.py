@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,20 +20,13 @@ from connectors.file_replay import FileReplayConnector
 from connectors.publisher import MentionPublisher
 from luister.config import Settings
 from luister.kafka_admin import end_offsets
-from tests.support import Worker, wait_for
+from tests.support import Worker, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample" / "mentions.jsonl"
 SAMPLE_VALID, SAMPLE_BAD = 520, 6
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def ops_env(isolated_env) -> dict[str, str]:
@@ -53,7 +45,7 @@ def ops_worker(ops_env, ops_settings, tmp_path_factory):
 
     create_topics(ops_settings)
     w = Worker(env={**os.environ, **ops_env}, log_path=tmp_path_factory.mktemp("ops") / "worker.log",
-               web_port=_free_port())
+               web_port=free_port())
     w.start()
     yield w
     w.stop()
@@ -201,7 +193,7 @@ def test_doctor_says_in_plain_words_what_is_missing(ops_worker, ops_env):
     assert result.returncode == 1
     assert "FAIL  topic(s) missing: ops-test-no-such-topic. Run `luister setup` to create them." in result.stdout
 
-    closed = _free_port()
+    closed = free_port()
     result = _doctor({**ops_env, "LUISTER_KAFKA_BOOTSTRAP": f"127.0.0.1:{closed}",
                       "LUISTER_ES_URL": f"http://127.0.0.1:{closed}"}, "--timeout", "2")
     assert result.returncode == 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import threading
 import time
 from collections import Counter
@@ -22,7 +21,7 @@ from elasticsearch import Elasticsearch
 from connectors.publisher import MentionPublisher
 from connectors.synthetic import generate
 from luister.config import Settings
-from tests.support import Worker, wait_for, where_mentions_stopped
+from tests.support import Worker, free_port, wait_for, where_mentions_stopped
 from tests.test_ops_worker import scrape, value
 
 pytestmark = pytest.mark.e2e
@@ -31,13 +30,6 @@ PARTITIONS = 4
 N = 320
 AUTHORS = 12  # few authors, many mentions each: per-customer state spans the kill
 RATE = 40.0  # mentions per second: the stream lasts ~8 s, the kill lands in the middle
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def env(isolated_env) -> dict[str, str]:
@@ -62,7 +54,7 @@ def workers(env, settings_4, tmp_path_factory):
         for name in ("a", "b"):
             # own data dir each: RocksDB locks its files, as two pods' volumes would be separate
             w = Worker(env={**os.environ, **env, "LUISTER_WORKER_DATA_DIR": f"{env['LUISTER_WORKER_DATA_DIR']}/{name}"},
-                       log_path=logs / f"worker-{name}.log", web_port=_free_port())
+                       log_path=logs / f"worker-{name}.log", web_port=free_port())
             w.start()
             started.append(w)
         yield tuple(started)

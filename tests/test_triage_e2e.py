@@ -22,8 +22,7 @@ from pipeline.customers.persona import RESOLVED
 from pipeline.customers.registry import Link
 from pipeline.customers.registry_topic import ensure_topic, publish, request_moves
 from schemas import Author, Channel, RawMention, Source
-from tests.conftest import _free_port
-from tests.support import Worker, drop_index_family, wait_for, where_mentions_stopped
+from tests.support import Worker, drop_index_family, free_port, wait_for, where_mentions_stopped
 
 pytestmark = pytest.mark.e2e
 
@@ -307,7 +306,7 @@ def test_restart_on_an_empty_disk_recovers_customer_state_from_the_changelog(res
                                                                              settings, es, tmp_path_factory):
     worker.stop()
     env = {**os.environ, **isolated_env, "LUISTER_WORKER_DATA_DIR": str(tmp_path_factory.mktemp("fresh-disk"))}
-    again = Worker(env=env, log_path=tmp_path_factory.mktemp("restart") / "worker.log", web_port=_free_port())
+    again = Worker(env=env, log_path=tmp_path_factory.mktemp("restart") / "worker.log", web_port=free_port())
     again.start()
     try:
         _publish(settings, PHASE_TWO)
@@ -332,7 +331,7 @@ def test_two_workers_in_one_group_split_customers_and_agree_with_one(results, is
     settings2 = Settings(**{k.removeprefix("LUISTER_").lower(): v for k, v in env2.items()})
     create_topics(settings2)
     workers = [Worker(env={**os.environ, **env2, "LUISTER_WORKER_DATA_DIR": str(tmp_path_factory.mktemp(f"w{i}"))},
-                      log_path=tmp_path_factory.mktemp(f"group{i}") / "worker.log", web_port=_free_port())
+                      log_path=tmp_path_factory.mktemp(f"group{i}") / "worker.log", web_port=free_port())
                for i in range(2)]
     try:
         starter = threading.Thread(target=workers[1].start)
