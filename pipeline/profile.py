@@ -43,7 +43,7 @@ from pipeline.customers.registry import Registry, load_file, load_index
 from pipeline.customers.registry_topic import ensure_topic
 from pipeline.customers.state import CustomerState
 from schemas import ClassifiedMention, DeadLetter, DeadLetterReason, RawMention
-from sinks.elasticsearch import BulkWriter
+from sinks.elasticsearch import BulkWriter, sink_client
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ async def customer_control(stream):
 
 
 async def _customers_writer() -> BulkWriter:
-    client = AsyncElasticsearch(settings.es_url, request_timeout=settings.es_request_timeout)
+    client = sink_client(settings.es_url, settings.es_request_timeout)
     delay = settings.es_retry_initial_seconds
     while True:
         try:
