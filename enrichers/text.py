@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 URL_RE = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+", re.IGNORECASE)
 HANDLE_RE = re.compile(r"(?<!\w)@\w+")
@@ -45,9 +46,17 @@ def _deleet(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Folded word tokens, addresses removed, stretched letters squeezed, leetspeak read."""
+    return list(_tokens_and_keys(text)[0])
+
+
+# Pure and asked for again and again: every lexicon (profanity, severity, tone, each reply topic)
+# looks through the same post, so each post is tokenised once.
+@lru_cache(maxsize=4096)
+def _tokens_and_keys(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     folded = fold(strip_addresses(text))
     folded = _LEET_WORD_RE.sub(lambda m: _deleet(m.group(0)), folded)
-    return [_SQUEEZE_RE.sub(r"\1\1", w) for w in WORD_RE.findall(folded)]
+    toks = tuple(_SQUEEZE_RE.sub(r"\1\1", w) for w in WORD_RE.findall(folded))
+    return toks, tuple(key(t) for t in toks)
 
 
 def key(word: str) -> str:
@@ -85,8 +94,11 @@ class Lexicon:
 
     def find(self, words: Iterable[str] | str) -> list[Match]:
         """Every entry found in `words` (a text or its tokens), left to right, no overlaps."""
-        toks = tokens(words) if isinstance(words, str) else list(words)
-        keys = [key(t) for t in toks]
+        if isinstance(words, str):
+            toks, keys = _tokens_and_keys(words)
+        else:
+            toks = tuple(words)
+            keys = tuple(key(t) for t in toks)
         found: list[Match] = []
         i = 0
         while i < len(toks):
@@ -99,9 +111,9 @@ class Lexicon:
             i += length
         return found
 
-    def _match_at(self, toks: list[str], i: int) -> tuple[int, str, str] | None:
+    def _match_at(self, toks: tuple[str, ...], i: int) -> tuple[int, str, str] | None:
         for rest, term, category in self._index.get(toks[i], ()):
-            if tuple(toks[i + 1:i + 1 + len(rest)]) == rest:
+            if toks[i + 1:i + 1 + len(rest)] == rest:
                 return 1 + len(rest), term, category
         for prefix, term, category in self._prefixes:
             if toks[i].startswith(prefix):
