@@ -5,7 +5,8 @@
 Runs in its own interpreter (`bench.run` starts one per back-end) so its peak RSS is its
 own. Texts: the bundled sample (data/sample/mentions.jsonl), repeated to `--n`, in batches
 of `classify_batch_size`, through `load_classifier(...).classify_batch` exactly as the
-classify agent calls it. Accuracy: the message-type macro-F1 on the sample's true labels
+classify agent calls it: one call at a time on every core (`--parallel 1`), or `--parallel k`
+calls at once on cores ÷ k threads each, as a worker with `classify_in_flight` k runs it. Accuracy: the message-type macro-F1 on the sample's true labels
 (data/sample/labels.csv), so a fast path is judged by what it gets right. Prints one JSON line.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import csv
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from luister.config import PROJECT_ROOT
@@ -43,7 +45,7 @@ def true_types() -> dict[str, str]:
         return {row["id"]: row["true_type"] for row in csv.DictReader(f)}
 
 
-def measure(classifier: str, backend: str | None, n: int, batch_size: int) -> dict:
+def measure(classifier: str, backend: str | None, n: int, batch_size: int, parallel: int = 1) -> dict:
     from classifiers.metrics import scores
     from classifiers.registry import load_classifier
     from pipeline.classify import texts_and_languages
@@ -53,7 +55,10 @@ def measure(classifier: str, backend: str | None, n: int, batch_size: int) -> di
     mentions = sample_mentions()
     texts, languages = texts_and_languages(mentions)
     started = time.perf_counter()
-    clf = load_classifier(classifier, backend) if backend else load_classifier(classifier)
+    from classifiers.e5.onnx_session import available_cores
+
+    threads = max(1, available_cores() // parallel) if parallel > 1 else None
+    clf = load_classifier(classifier, backend, threads=threads)
     load_seconds = time.perf_counter() - started
     clf.classify_batch(texts[:batch_size], languages[:batch_size])  # warm up (lazy sessions, caches)
 
@@ -68,13 +73,14 @@ def measure(classifier: str, backend: str | None, n: int, batch_size: int) -> di
     reps = n // len(texts) + 1
     run_texts, run_langs = (texts * reps)[:n], (languages * reps)[:n]
     started, cpu_started = time.perf_counter(), time.process_time()
-    for start in range(0, n, batch_size):
-        clf.classify_batch(run_texts[start:start + batch_size], run_langs[start:start + batch_size])
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(lambda start: clf.classify_batch(run_texts[start:start + batch_size],
+                                                       run_langs[start:start + batch_size]), range(0, n, batch_size)))
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     import os
 
     return {"classifier": classifier, "backend": getattr(clf, "backend", None), "model_version": clf.model_version,
-            "n": n, "batch_size": batch_size, "per_second": round(n / seconds, 1),
+            "n": n, "batch_size": batch_size, "parallel": parallel, "per_second": round(n / seconds, 1),
             # CPU (all threads) per mention: steadier than the rate when others share the cores
             "cpu_ms_per_mention": round(1000 * cpu_seconds / n, 2),
             "type_macro_f1": round(quality["macro_f1"], 4), "type_accuracy": round(quality["accuracy"], 4),
@@ -88,12 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default=None, help="transformer back-end (default: the setting)")
     parser.add_argument("--n", type=int, default=2000, help="texts to classify (the sample, repeated)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the classify_batch_size setting")
+    parser.add_argument("--parallel", type=int, default=1, help="batches classified at once (threads: cores ÷ this)")
     args = parser.parse_args(argv)
     from luister.config import get_settings
 
     s = get_settings()
     print(json.dumps(measure(args.classifier or s.classifier, args.backend, args.n,
-                             args.batch_size or s.classify_batch_size)))
+                             args.batch_size or s.classify_batch_size, max(1, args.parallel))))
     return 0
 
 
