@@ -400,3 +400,20 @@ def test_image_lock_pins_every_runtime_dependency():
         assert name in lock, f"{req.name} is a dependency but not in deploy/compose/requirements.lock: run `make lock`"
         assert req.specifier.contains(lock[name], prereleases=True), \
             f"the lock pins {req.name}=={lock[name]}, outside {req.specifier}: run `make lock`"
+
+
+def test_image_lock_names_every_package_the_runtime_needs_extras_included():
+    """The lock names every package the runtime dependencies pull in, the extras they ask for
+    included (elasticsearch[orjson] brings orjson, which the sinks use). Names only: a fresh
+    install may resolve newer versions than the lock's."""
+    import runpy
+
+    from packaging.utils import canonicalize_name
+
+    closure = runpy.run_path(str(DEPLOY / "compose" / "lock.py"))["closure"]
+    needed = set(closure())
+    locked = {canonicalize_name(line.partition("==")[0])
+              for line in (DEPLOY / "compose" / "requirements.lock").read_text().splitlines()
+              if line and not line.startswith("#")}
+    assert "orjson" in needed
+    assert needed <= locked, f"not in the lock (run `make lock`): {sorted(needed - locked)}"
