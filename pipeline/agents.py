@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -22,6 +20,7 @@ from classifiers.e5.onnx_session import available_cores
 from classifiers.registry import load_classifier
 from enrichers.stage import enrich_batch
 from luister import metrics
+from luister.lru import LRU
 from pipeline import topics
 from pipeline.app import app, settings
 from pipeline.classify import classified, texts_and_languages
@@ -46,32 +45,22 @@ classifier = load_classifier(settings.classifier, threads=settings.classifier_th
 
 class RecentTexts:
     """The classifier is pure, so a text seen lately (a retweet, a copy-paste campaign) reuses
-    its answer: each batch sends only its new, distinct texts to the model. LRU, bounded.
-    Thread-safe: batches in flight call it from two model threads at once (the model runs unlocked)."""
+    its answer: each batch sends only its new, distinct texts to the model. Bounded LRU, shared by
+    the batches in flight (the model runs outside its lock)."""
 
     def __init__(self, size: int):
-        self.size = size
-        self._seen: OrderedDict[tuple[str, str | None], object] = OrderedDict()
-        self._lock = threading.Lock()
+        self._seen: LRU[tuple[str, str | None], object] = LRU(size)
 
     def classify_batch(self, texts: Sequence[str], languages: Sequence[str | None]) -> list:
         keys = list(zip(texts, languages))
-        known: dict[tuple[str, str | None], object] = {}
-        with self._lock:
-            for key in keys:
-                if key in self._seen:
-                    self._seen.move_to_end(key)
-                    known[key] = self._seen[key]
+        known = self._seen.get_many(keys)
         new = list(dict.fromkeys(k for k in keys if k not in known))
         metrics.CLASSIFY_CACHE.labels(outcome="hit").inc(len(keys) - len(new))
         metrics.CLASSIFY_CACHE.labels(outcome="miss").inc(len(new))
         if new:
-            fresh = classifier.classify_batch([t for t, _ in new], [lang for _, lang in new])
-            known.update(zip(new, fresh))
-            with self._lock:
-                self._seen.update(zip(new, fresh))
-                while len(self._seen) > self.size:
-                    self._seen.popitem(last=False)
+            fresh = list(zip(new, classifier.classify_batch([t for t, _ in new], [lang for _, lang in new])))
+            known.update(fresh)
+            self._seen.put_many(fresh)
         return [known[key] for key in keys]
 
 
