@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from enrichers.language import detect_language
+from enrichers.language import detect_language, detect_languages
 from enrichers.profanity import check_profanity, moderation
 from enrichers.severity import CLAIM, DATA_LEAK, LEGAL, SAFETY, SeverityConfig, assess_severity, text_signals
 from enrichers.tone import detect_tone
@@ -45,4 +45,7 @@ def enrich(mention: ClassifiedMention, cfg: SeverityConfig = DEFAULT) -> Classif
 
 
 def enrich_batch(mentions: Sequence[ClassifiedMention], cfg: SeverityConfig = DEFAULT) -> list[ClassifiedMention]:
+    # the batch's languages in one call (remembered: `enrich` then finds each); with the transformer
+    # the classifier has already asked, so this is only a lookup
+    detect_languages([m.text for m in mentions], [m.lang_hint for m in mentions])
     return [enrich(m, cfg) for m in mentions]

@@ -40,3 +40,22 @@ def test_handles_and_urls_do_not_decide():
     # an English handle and URL around a Dutch sentence
     assert detect_language("@HappyCustomerService check https://support.example.com/help pakket kapot aangekomen, "
                            "wat nu?").code == "nl"
+
+
+def test_a_batch_gets_what_one_text_at_a_time_gets():
+    """The batch path asks lingua for all new texts in one parallel call; same answers as one by one."""
+    from classifiers.corpus import load_corpus
+    from enrichers.language import _clean, _guess, detect_languages, detector
+
+    examples = load_corpus()[:300]
+    texts = [e.text + " ." for e in examples]  # not in the cache yet
+    hints = [None if i % 3 else e.lang for i, e in enumerate(examples)]
+    batch = detect_languages(texts, hints)
+    one_by_one = []
+    for text, hint in zip(texts, hints):
+        cleaned = _clean(text)
+        values = detector().compute_language_confidence_values(cleaned) \
+            if sum(c.isalpha() for c in cleaned) >= 3 else None
+        one_by_one.append(_guess(values, hint))
+    assert batch == one_by_one
+    assert {g.code for g in batch} >= {"nl", "en"}
