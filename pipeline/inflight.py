@@ -10,10 +10,12 @@ acked in order, after the outputs were sent (at-least-once, as before).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class InOrderBatches(Generic[T]):
@@ -30,6 +32,7 @@ class InOrderBatches(Generic[T]):
         self._slots = asyncio.Semaphore(depth)
         self._queue: asyncio.Queue[T] = asyncio.Queue()
         self._task = asyncio.create_task(self._finish_in_order(), name="inorder-batches-finisher")
+        self._task.add_done_callback(self._log_failure)
 
     @property
     def in_flight(self) -> int:
@@ -69,6 +72,13 @@ class InOrderBatches(Generic[T]):
         if self._task.done():
             self._task.result()  # raises the finisher's error
             raise RuntimeError("the batch finisher stopped")
+
+    @staticmethod
+    def _log_failure(task: asyncio.Task) -> None:
+        # said at once: the caller only hears of it at its next submit, which may be a while when idle
+        if not task.cancelled() and task.exception() is not None:
+            log.error("finishing a batch failed; its events stay unacked and are read again after a restart",
+                      exc_info=task.exception())
 
     async def _finish_in_order(self) -> None:
         while True:

@@ -86,3 +86,18 @@ def test_depth_must_be_positive():
             InOrderBatches(0, lambda item: None)
 
     asyncio.run(scenario())
+
+
+def test_a_failure_is_logged_at_once_even_if_nothing_else_is_submitted(caplog):
+    async def scenario():
+        async def finish(item):
+            raise ValueError("model crashed")
+
+        batches = InOrderBatches(2, finish)
+        await batches.submit(lambda: "bad")
+        await asyncio.sleep(0.01)
+        await batches.close()
+
+    with caplog.at_level("ERROR", logger="pipeline.inflight"):
+        asyncio.run(scenario())
+    assert any("finishing a batch failed" in r.getMessage() and r.exc_info for r in caplog.records)
