@@ -6,8 +6,9 @@ Runs in its own interpreter (`bench.run` starts one per back-end) so its peak RS
 own. Texts: the bundled sample (data/sample/mentions.jsonl), repeated to `--n`, in batches
 of `classify_batch_size`, through `load_classifier(...).classify_batch` exactly as the
 classify agent calls it: one call at a time on every core (`--parallel 1`), or `--parallel k`
-calls at once on cores ÷ k threads each, as a worker with `classify_in_flight` k runs it. Accuracy: the message-type macro-F1 on the sample's true labels
-(data/sample/labels.csv), so a fast path is judged by what it gets right. Prints one JSON line.
+calls at once on cores ÷ k threads each, as a worker with `classify_in_flight` k runs it.
+Accuracy: the message-type macro-F1 on the sample's true labels (data/sample/labels.csv), so a
+fast path is judged by what it gets right. Prints one JSON line.
 """
 from __future__ import annotations
 

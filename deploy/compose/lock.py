@@ -29,8 +29,9 @@ def closure(pyproject: Path = PYPROJECT) -> dict[str, str]:
     the extras they ask for included (`elasticsearch[async,orjson]` brings aiohttp and orjson)."""
     seen: dict[str, str] = {}
     visited: set[tuple[str, frozenset[str]]] = set()
-    todo: list[tuple[str | None, frozenset[str]]] = [(None, frozenset())]  # None: the project itself, read from
-    while todo:                                                          # pyproject.toml (fresher than its metadata)
+    # None: the project itself, read from pyproject.toml (fresher than its metadata)
+    todo: list[tuple[str | None, frozenset[str]]] = [(None, frozenset())]
+    while todo:
         name, extras = todo.pop()
         specs = (tomllib.loads(pyproject.read_text())["project"]["dependencies"] if name is None
                  else metadata.distribution(name).requires or [])
