@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,12 +28,6 @@ from bench.env import RUN_DIR, CpuMeter, Scenario, peak_rss_mb, service_pids
 from schemas import RawMention
 
 Say = Callable[[str], None]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def publish(settings, mentions: Sequence[RawMention], rate: float | None = None):
@@ -84,7 +77,7 @@ class Workers:
     workers: list = field(default_factory=list)
 
     def start(self) -> None:
-        from tests.support import Worker
+        from tests.support import Worker, free_port
 
         logs = RUN_DIR / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -93,7 +86,7 @@ class Workers:
         # one RocksDB folder per worker, as on separate hosts (two processes cannot share its lock)
         self.workers = [Worker(env={**env, "LUISTER_WORKER_DATA_DIR": f"{data_dir}/w{i}"},
                                log_path=logs / f"{self.scenario.name}-{self.scenario.tag}-w{i}.log",
-                               web_port=_free_port()) for i in range(self.n)]
+                               web_port=free_port()) for i in range(self.n)]
         for w in self.workers:
             w.start(ready_timeout=300)
 
