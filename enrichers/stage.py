@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from enrichers.language import detect_language, detect_languages
+from enrichers.language import LanguageGuess, detect_language, detect_languages
 from enrichers.profanity import check_profanity, moderation
 from enrichers.severity import CLAIM, DATA_LEAK, LEGAL, SAFETY, SeverityConfig, assess_severity, text_signals
 from enrichers.tone import detect_tone
@@ -18,8 +18,10 @@ from schemas import Channel, ClassifiedMention, Flags, MentionLabel, MessageType
 DEFAULT = SeverityConfig()
 
 
-def enrich(mention: ClassifiedMention, cfg: SeverityConfig = DEFAULT) -> ClassifiedMention:
-    language = detect_language(mention.text, mention.lang_hint)
+def enrich(mention: ClassifiedMention, cfg: SeverityConfig = DEFAULT,
+           language: LanguageGuess | None = None) -> ClassifiedMention:
+    """`language`: the post's language when already known (enrich_batch detects a batch's at once)."""
+    language = language or detect_language(mention.text, mention.lang_hint)
     profanity = check_profanity(mention.text)
     tone = detect_tone(mention.text, language.code)
     author = mention.author
@@ -45,7 +47,7 @@ def enrich(mention: ClassifiedMention, cfg: SeverityConfig = DEFAULT) -> Classif
 
 
 def enrich_batch(mentions: Sequence[ClassifiedMention], cfg: SeverityConfig = DEFAULT) -> list[ClassifiedMention]:
-    # the batch's languages in one call (remembered: `enrich` then finds each); with the transformer
-    # the classifier has already asked, so this is only a lookup
-    detect_languages([m.text for m in mentions], [m.lang_hint for m in mentions])
-    return [enrich(m, cfg) for m in mentions]
+    # the batch's languages in one call; with the transformer the classifier has already asked, so
+    # this is only a lookup
+    languages = detect_languages([m.text for m in mentions], [m.lang_hint for m in mentions])
+    return [enrich(m, cfg, language) for m, language in zip(mentions, languages, strict=True)]
