@@ -16,7 +16,8 @@ RUN python -m venv /opt/luister
 COPY deploy/compose/requirements.lock /tmp/requirements.lock
 RUN /opt/luister/bin/pip install --no-deps -r /tmp/requirements.lock
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
+COPY core/ core/
 COPY luister/ luister/
 COPY pipeline/ pipeline/
 COPY connectors/ connectors/

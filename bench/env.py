@@ -7,13 +7,14 @@ Per-process CPU time and peak RSS come from /proc.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from luister.config import PROJECT_ROOT, Settings
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
+from harness.isolation import drop_isolated, isolated_env, settings_from_env
 
 RUN_DIR = PROJECT_ROOT / ".cache" / "bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -36,51 +37,16 @@ class Scenario:
 
     @property
     def env(self) -> dict[str, str]:
-        p = self.prefix
-        return {
-            "LUISTER_APP_ID": f"luister-{p}",
-            "LUISTER_TOPIC_RAW": self.raw_topic or f"{p}.raw",
-            "LUISTER_TOPIC_NORMALIZED": f"{p}.normalized",
-            "LUISTER_TOPIC_CLASSIFIED": f"{p}.classified",
-            "LUISTER_TOPIC_DLQ": f"{p}.dlq",
-            "LUISTER_TOPIC_ALERTS": f"{p}.alerts",
-            "LUISTER_TOPIC_CUSTOMERS": f"{p}.customers",
-            "LUISTER_TOPIC_ERASE": f"{p}.erase",
-            "LUISTER_TOPIC_PARTITIONS": str(self.partitions),
-            "LUISTER_ES_INDEX_PREFIX": f"luister-{p}",
-            "LUISTER_ES_CUSTOMERS_INDEX": f"luister-{p}.customers",
-            "LUISTER_ES_ALERTS_INDEX": f"luister-{p}.alerts",
-            "LUISTER_WORKER_DATA_DIR": str(RUN_DIR / "faust" / self.tag),
-            **self.extra,
-        }
+        return {**isolated_env(self.prefix, partitions=self.partitions, data_dir=RUN_DIR / "faust" / self.tag,
+                               raw_topic=self.raw_topic), **self.extra}
 
     @property
     def settings(self) -> Settings:
-        return Settings(**{k.removeprefix("LUISTER_").lower(): v for k, v in self.env.items()
-                           if k.startswith("LUISTER_")})
+        return settings_from_env(self.env)
 
     def cleanup(self) -> None:
         """Remove this scenario's indices, topics and worker data (only what it created)."""
-        from elasticsearch import Elasticsearch
-        from kafka import KafkaAdminClient
-
-        from tests.support import drop_index_family
-
-        s = self.settings
-        drop_index_family(s.es_url, s.es_index_prefix)
-        es = Elasticsearch(s.es_url)
-        for name in (s.es_customers_index, s.es_alerts_index):  # an alias (alerts) resolves to its indices
-            found = es.options(ignore_status=404).indices.get(index=f"{name}*", expand_wildcards="all").body
-            if found:
-                es.indices.delete(index=",".join(found))
-        admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap, client_id="luister-bench")
-        try:
-            mine = [t for t in admin.list_topics() if t.startswith((self.prefix, f"luister-{self.prefix}"))]
-            if mine:
-                admin.delete_topics(mine)
-        finally:
-            admin.close()
-        shutil.rmtree(RUN_DIR / "faust" / self.tag, ignore_errors=True)
+        drop_isolated(self.env, (self.prefix, f"luister-{self.prefix}"))
 
 
 def cpu_seconds(pid: int) -> float:

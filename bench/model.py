@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from luister.config import PROJECT_ROOT
+from core.paths import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "mentions.jsonl"
 LABELS = PROJECT_ROOT / "data" / "sample" / "labels.csv"
@@ -47,11 +47,10 @@ def true_types() -> dict[str, str]:
 
 
 def measure(classifier: str, backend: str | None, n: int, batch_size: int, parallel: int = 1) -> dict:
+    from bench.env import peak_rss_mb
     from classifiers.metrics import scores
     from classifiers.registry import load_classifier
     from pipeline.classify import texts_and_languages
-
-    from bench.env import peak_rss_mb
 
     mentions = sample_mentions()
     texts, languages = texts_and_languages(mentions)
@@ -97,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None, help="default: the classify_batch_size setting")
     parser.add_argument("--parallel", type=int, default=1, help="batches classified at once (threads: cores ÷ this)")
     args = parser.parse_args(argv)
-    from luister.config import get_settings
+    from core.settings import get_settings
 
     s = get_settings()
     print(json.dumps(measure(args.classifier or s.classifier, args.backend, args.n,

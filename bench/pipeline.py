@@ -6,14 +6,13 @@
   the rest of the machine) and each worker's peak RSS are read from /proc over the same
   window; the time each stage spends comes from the workers' /metrics.
 * `latency()`: paced publishing (`Connector.run(rate_per_second=...)`) at a given rate while
-  luister.demo's `SearchableProbe` polls Elasticsearch and notes when each mention first
+  harness.probe's `SearchableProbe` polls Elasticsearch and notes when each mention first
   became searchable: publish→searchable p50/p95/p99.
 """
 from __future__ import annotations
 
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 from elasticsearch import Elasticsearch
 
 from bench.env import RUN_DIR, CpuMeter, Scenario, peak_rss_mb, service_pids
+from harness.stats import percentile
 from schemas import RawMention
 
 Say = Callable[[str], None]
@@ -77,14 +77,15 @@ class Workers:
     workers: list = field(default_factory=list)
 
     def start(self) -> None:
-        from tests.support import Worker, free_port
+        from harness.net import free_port
+        from harness.worker import WorkerProcess
 
         logs = RUN_DIR / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.scenario.env, **self.env_extra}
         data_dir = env["LUISTER_WORKER_DATA_DIR"]
         # one RocksDB folder per worker, as on separate hosts (two processes cannot share its lock)
-        self.workers = [Worker(env={**env, "LUISTER_WORKER_DATA_DIR": f"{data_dir}/w{i}"},
+        self.workers = [WorkerProcess(env={**env, "LUISTER_WORKER_DATA_DIR": f"{data_dir}/w{i}"},
                                log_path=logs / f"{self.scenario.name}-{self.scenario.tag}-w{i}.log",
                                web_port=free_port()) for i in range(self.n)]
         for w in self.workers:
@@ -138,7 +139,7 @@ def saturation(scenario: Scenario, workers: int, mentions: Sequence[RawMention],
     the stages before it did outside the window (a slope over a window after a warm-up overstated
     the rate that way: the stages before the index run ahead while the workers start). It includes
     filling and emptying the pipeline, about one publish→searchable latency: a conservative rate."""
-    from luister.kafka_admin import create_topics
+    from core.kafka_admin import create_topics
 
     settings = scenario.settings
     create_topics(settings)
@@ -213,12 +214,6 @@ def _start_profiler(pid: int, out: Path) -> _Profilers | None:
                        for path, flags in runs])
 
 
-def _percentile(values: list[float], q: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 def _segments(es: Elasticsearch, alias: str, ids: set[str]) -> dict[str, dict[str, float]]:
     """Where a mention's latency goes, from its own timestamps: publish→classified (normalize,
     classify), classified→bulk-indexed (enrich, profile, index batching); p50/p99 in seconds."""
@@ -234,7 +229,7 @@ def _segments(es: Elasticsearch, alias: str, ids: set[str]) -> dict[str, dict[st
         if len(at) == 3:
             parts["publish→classified"].append((at["processed_at"] - at["ingested_at"]).total_seconds())
             parts["classified→indexed"].append((at["indexed_at"] - at["processed_at"]).total_seconds())
-    return {name: {"p50": round(_percentile(sorted(v), 50), 3), "p99": round(_percentile(sorted(v), 99), 3)}
+    return {name: {"p50": round(percentile(sorted(v), 50), 3), "p99": round(percentile(sorted(v), 99), 3)}
             for name, v in parts.items() if v}
 
 
@@ -242,8 +237,8 @@ def latency(scenario: Scenario, mentions: Sequence[RawMention], rate: float, say
     """publish→searchable at a steady `rate` (mentions/s), one worker."""
     from datetime import datetime, timezone
 
-    from luister.demo import SearchableProbe
-    from luister.kafka_admin import create_topics
+    from core.kafka_admin import create_topics
+    from harness.probe import SearchableProbe
 
     settings = scenario.settings
     create_topics(settings)
@@ -274,8 +269,8 @@ def latency(scenario: Scenario, mentions: Sequence[RawMention], rate: float, say
         return {"rate": rate, "error": "nothing became searchable"}
     result = {"rate": round(rate, 1), "published": len(ids), "searchable": len(values),
               "achieved_rate": round(len(ids) / stats.seconds, 1),
-              "p50": round(_percentile(values, 50), 3), "p95": round(_percentile(values, 95), 3),
-              "p99": round(_percentile(values, 99), 3), "max": round(values[-1], 3),
+              "p50": round(percentile(values, 50), 3), "p95": round(percentile(values, 95), 3),
+              "p99": round(percentile(values, 99), 3), "max": round(values[-1], 3),
               "probe_interval_s": probe.interval, "peak_rss_mb": rss, "segments": segments}
     say(f"  publish→searchable at {rate:.0f}/s: p50 {result['p50']}s p95 {result['p95']}s p99 {result['p99']}s "
         f"({len(values)}/{len(ids)} seen)")

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("file", type=Path)
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args(argv)
-    from luister.config import PROJECT_ROOT
+    from core.paths import PROJECT_ROOT
 
     total, inclusive, own = shares(args.file.read_text().splitlines(), str(PROJECT_ROOT))
     print(f"{total} samples in {args.file}")

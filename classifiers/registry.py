@@ -19,7 +19,7 @@ def load_classifier(name: str, backend: str | None = None, threads: int | None =
         return BaselineClassifier()
     if name == "transformer":
         from classifiers.transformer import TransformerClassifier
-        from luister.config import get_settings
+        from core.settings import get_settings
 
         settings = get_settings()
         return TransformerClassifier(backend=backend or settings.classifier_backend,

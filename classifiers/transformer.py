@@ -21,7 +21,7 @@ import numpy as np
 
 from classifiers.base import Classification, Classifier
 from classifiers.heads import SENTIMENT_LABELS, TYPE_LABELS, Heads
-from luister.config import PROJECT_ROOT
+from core.paths import PROJECT_ROOT
 from schemas import MessageType, Sentiment
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,6 @@ send it again.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 from typing import Any
@@ -26,12 +24,13 @@ from starlette.routing import Route
 
 from connectors.runtime.config import ConnectorConfig
 from connectors.runtime.http import RateLimited
+from connectors.runtime.jsonbody import parse_json
 from connectors.runtime.live import BadPayload, Event, Post, parse_time
 from connectors.runtime.server import BodyTooLarge, WebhookConnector, read_limited
-from luister import metrics
+from core import metrics
+from core.signing import digests_match, hmac_hex
 from schemas import DeadLetterReason
 from schemas.mention import Author, Source
-from connectors.runtime.jsonbody import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +55,7 @@ class MetaConfig(ConnectorConfig):
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
     if not header or not header.startswith("sha256="):
         return False
-    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    return digests_match(hmac_hex(secret, body), header.removeprefix("sha256=").strip().lower())
 
 
 class MetaWebhookConnector(WebhookConnector):
@@ -75,7 +73,7 @@ class MetaWebhookConnector(WebhookConnector):
     async def verify(self, request: Request) -> Response:
         q = request.query_params
         token = self.config.verify_token.get_secret_value()
-        if q.get("hub.mode") == "subscribe" and hmac.compare_digest(q.get("hub.verify_token", ""), token):
+        if q.get("hub.mode") == "subscribe" and digests_match(token, q.get("hub.verify_token", "")):
             log.info("webhook verified", extra={"connector": self.name})
             return PlainTextResponse(q.get("hub.challenge", ""))
         log.warning("verification refused", extra={"connector": self.name, "mode": q.get("hub.mode")})

@@ -20,10 +20,10 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from connectors.runtime.backoff import Backoff
 from connectors.runtime.config import ConnectorConfig
 from connectors.runtime.http import StreamStalled
 from connectors.runtime.live import BackoffPolicy, BadPayload, Event, LiveConnector, Post, parse_time
+from core.retry import Backoff
 from schemas import DeadLetterReason
 from schemas.mention import Author, Source
 

@@ -14,8 +14,6 @@ ones are dead-lettered and listed in the answer with the reason.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -29,12 +27,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.runtime.config import ConnectorConfig
+from connectors.runtime.jsonbody import parse_json
 from connectors.runtime.live import Event, Post
 from connectors.runtime.server import BodyTooLarge, WebhookConnector, read_limited
-from luister import metrics
+from core import metrics
+from core.signing import verify_timestamped
 from schemas import DeadLetterReason
 from schemas.mention import Author, Channel, Source
-from connectors.runtime.jsonbody import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +83,6 @@ class IncomingMention(BaseModel):
     raw: dict[str, Any] | None = None
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
 class WebhookIngestConnector(WebhookConnector):
     kind = "webhook"
     source = Source.webhook
@@ -107,8 +102,8 @@ class WebhookIngestConnector(WebhookConnector):
             return None
         if abs(time.time() - int(stamp)) > self.config.timestamp_tolerance_seconds:
             return None
-        expected = sign(secret.get_secret_value(), stamp, body)
-        return key_id if hmac.compare_digest(expected, headers.get("x-luister-signature", "")) else None
+        signature = headers.get("x-luister-signature", "")
+        return key_id if verify_timestamped(secret.get_secret_value(), stamp, body, signature) else None
 
     async def receive(self, request: Request) -> Response:
         try:

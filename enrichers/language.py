@@ -15,8 +15,8 @@ from functools import lru_cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
+from core.lru import LRU
 from enrichers.text import EMOJI_RE, EMOTICON_RE, strip_addresses
-from luister.lru import LRU
 
 LANGUAGES = (Language.DUTCH, Language.ENGLISH, Language.GERMAN, Language.FRENCH, Language.SPANISH, Language.TURKISH)
 MIN_LETTERS = 3  # fewer letters than this: nothing to judge

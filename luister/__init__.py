@@ -1,3 +1,8 @@
-"""Luister: a streaming social-listening pipeline for webcare teams."""
+"""Luister's command line (`luister ...`), the demo and the monthly report.
 
-__version__ = "0.1.0"
+The stream job, connectors, classifiers, sinks and their shared ground floor live in
+their own top-level packages; nothing below this package imports it.
+"""
+from core.version import __version__
+
+__all__ = ["__version__"]

@@ -1,7 +1,6 @@
 """The `luister` command. Every subcommand has `--help`."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -10,17 +9,18 @@ from pathlib import Path
 
 import click
 
+from core.logs import setup_logging
+from core.paths import PROJECT_ROOT
+from core.settings import Settings, load_settings
 from luister import __version__
-from luister.config import PROJECT_ROOT, Settings, load_settings
 from luister.commands import register_all
-from luister.logs import setup_logging
 
 SERVICES_SCRIPT = PROJECT_ROOT / "deploy" / "local" / "services.py"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
-              envvar="LUISTER_CONFIG", help="TOML config file (keys as in luister/config.py); env LUISTER_* wins.")
+              envvar="LUISTER_CONFIG", help="TOML config file (keys as in core/settings/__init__.py); env LUISTER_* wins.")
 @click.version_option(__version__, prog_name="luister")
 @click.pass_context
 def main(ctx: click.Context, config_file: str | None) -> None:
@@ -54,20 +54,14 @@ for _name, _help in (("fetch", "Download Kafka's jars and Elasticsearch (cached)
 @click.pass_obj
 def setup(settings: Settings) -> None:
     """Create the Kafka topics and the Elasticsearch index template and index (idempotent)."""
-    from luister.kafka_admin import create_topics
+    from core.kafka_admin import create_topics
 
     created = create_topics(settings)
     click.echo(f"topics: {', '.join(created) if created else 'all present'}")
-    click.echo(f"index: {asyncio.run(_ensure_index(settings))} (alias {settings.es_write_alias})")
+    from sinks.elasticsearch.index import ensure_mention_index
 
-
-async def _ensure_index(settings: Settings) -> str:
-    from elasticsearch import AsyncElasticsearch
-
-    from sinks.elasticsearch import ensure_index
-
-    async with AsyncElasticsearch(settings.es_url) as client:
-        return await ensure_index(client, settings.es_index_prefix, settings.es_refresh_interval)
+    index = ensure_mention_index(settings.es_url, settings.es_index_prefix, settings.es_refresh_interval)
+    click.echo(f"index: {index} (alias {settings.es_write_alias})")
 
 
 # ------------------------------------------------------------------ worker
@@ -78,7 +72,7 @@ async def _ensure_index(settings: Settings) -> str:
 @click.argument("faust_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
 def worker(settings: Settings, loglevel: str, web_port: int | None, faust_args: tuple[str, ...]) -> None:
-    """Run a Faust worker of the pipeline (same as `faust -A pipeline.app worker`).
+    """Run a Faust worker of the pipeline (same as `faust -A pipeline.worker worker`).
 
     Start more workers (each with its own --web-port) to scale out: they share the
     work through Kafka's consumer group.
@@ -86,7 +80,7 @@ def worker(settings: Settings, loglevel: str, web_port: int | None, faust_args: 
     env = dict(os.environ)
     if web_port is not None:
         env["LUISTER_WORKER_WEB_PORT"] = str(web_port)
-    cmd = [sys.executable, "-m", "faust", "-A", "pipeline.app", "worker", "-l", loglevel,
+    cmd = [sys.executable, "-m", "faust", "-A", "pipeline.worker", "worker", "-l", loglevel,
            "--web-port", str(web_port or settings.worker_web_port), *faust_args]
     os.execvpe(cmd[0], cmd, env)
 
@@ -129,7 +123,8 @@ def generate(settings: Settings, count: int, seed: int, rate_per_minute: float, 
     """Generate realistic Dutch and English synthetic mentions (seeded), optionally with a crisis burst."""
     from datetime import timedelta
 
-    from connectors.synthetic import BurstSpec, SyntheticConnector, generate as generate_mentions, to_json_line
+    from connectors.synthetic import BurstSpec, SyntheticConnector, to_json_line
+    from connectors.synthetic import generate as generate_mentions
 
     if publish == (out is not None):
         raise click.UsageError("give exactly one of --out FILE or --publish")

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -24,8 +21,13 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
-from luister.config import PROJECT_ROOT, Settings
-from luister.kafka_admin import create_topics, end_offsets, read_from
+from core.kafka_admin import create_topics, end_offsets, read_from
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
+from harness.probe import SearchableProbe
+from harness.stats import percentile
+from harness.worker import WorkerProcess
+from sinks.elasticsearch.index import ensure_mention_index
 
 SERVICES = [sys.executable, str(PROJECT_ROOT / "deploy" / "local" / "services.py")]
 
@@ -34,79 +36,9 @@ def say(msg: str) -> None:
     print(f"[demo] {msg}", flush=True)
 
 
-class SearchableProbe(threading.Thread):
-    """Polls Elasticsearch and notes, per mention id, when it first became searchable."""
-
-    def __init__(self, es: Elasticsearch, index: str, since: datetime, interval: float = 0.2):
-        super().__init__(daemon=True)
-        self.es, self.index, self.since, self.interval = es, index, since, interval
-        self.latency_s: dict[str, float] = {}
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            self.poll()
-            self._stop_event.wait(self.interval)
-
-    def poll(self) -> None:
-        try:
-            resp = self.es.search(
-                index=self.index, size=10_000, source=["id", "ingested_at"],
-                query={"range": {"ingested_at": {"gte": self.since.isoformat()}}},
-            )
-        except Exception:  # noqa: BLE001 - the node may be busy; the next poll catches up
-            return
-        seen_at = datetime.now(timezone.utc)
-        for hit in resp["hits"]["hits"]:
-            doc_id = hit["_id"]
-            if doc_id not in self.latency_s:
-                ingested = datetime.fromisoformat(hit["_source"]["ingested_at"])
-                self.latency_s[doc_id] = (seen_at - ingested).total_seconds()
-
-    def stop(self) -> None:
-        self._stop_event.set()
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
-def _start_worker(settings: Settings, log_path: Path) -> subprocess.Popen:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    out = open(log_path, "wb")  # noqa: SIM115 - kept open for the child's lifetime
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "luister.cli", "worker", "-l", "info"],
-        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT,
-        env=dict(os.environ), start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the Faust worker exited with {proc.returncode}; see {log_path}")
-        if b"Ready" in log_path.read_bytes():
-            return proc
-        time.sleep(0.5)
-    proc.terminate()
-    raise RuntimeError(f"the Faust worker did not become ready in 120 s; see {log_path}")
-
-
-def _stop_worker(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
 def run_demo(settings: Settings, sample: Path, *, timeout: float, keep_services: bool) -> int:
     from connectors.file_replay import FileReplayConnector
     from connectors.publisher import MentionPublisher
-    from luister.cli import _ensure_index  # one place that creates the index
-
-    import asyncio
 
     began = time.monotonic()
     say("starting Kafka and Elasticsearch (first run downloads them; later runs reuse .cache/)")
@@ -114,13 +46,18 @@ def run_demo(settings: Settings, sample: Path, *, timeout: float, keep_services:
         say("could not start the services; the message above says why")
         return 1
     create_topics(settings)
-    asyncio.run(_ensure_index(settings))
+    ensure_mention_index(settings.es_url, settings.es_index_prefix, settings.es_refresh_interval)
     es = Elasticsearch(settings.es_url, request_timeout=30)
     dlq_start = end_offsets(settings.kafka_bootstrap, settings.topic_dlq)
 
     worker_log = PROJECT_ROOT / ".cache" / "logs" / "demo-worker.log"
     say(f"starting a Faust worker (log: {worker_log})")
-    worker = _start_worker(settings, worker_log)
+    worker = WorkerProcess(env=dict(os.environ), log_path=worker_log)
+    try:
+        worker.start()
+    except RuntimeError as exc:
+        say(f"the Faust worker did not start; see {worker_log}")
+        raise SystemExit(1) from exc
     try:
         run_start = datetime.now(timezone.utc)
         probe = SearchableProbe(es, settings.es_write_alias, run_start)
@@ -150,7 +87,7 @@ def run_demo(settings: Settings, sample: Path, *, timeout: float, keep_services:
             time.sleep(0.5)
         probe.stop()
     finally:
-        _stop_worker(worker)
+        worker.stop()
 
     es.indices.refresh(index=settings.es_write_alias)
     _print_summary(es, settings, expected_valid, probe, dead_letters, time.monotonic() - began)
@@ -226,7 +163,7 @@ def _print_summary(es: Elasticsearch, settings: Settings, ids: set[str], probe: 
         print(f" by {name:<13}      " + ", ".join(f"{b['key']} {b['doc_count']}" for b in buckets))
     _print_triage(es, index, ids, settings)
     if latencies:
-        print(f" publish→searchable    p50 {_percentile(latencies, 50):.2f}s   p99 {_percentile(latencies, 99):.2f}s   "
+        print(f" publish→searchable    p50 {percentile(latencies, 50):.2f}s   p99 {percentile(latencies, 99):.2f}s   "
               f"(n={len(latencies)}, polled every {probe.interval:.1f}s)")
     reasons = Counter(d["reason"] for d in dead_letters)
     if dead_letters:

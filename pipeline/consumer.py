@@ -20,18 +20,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable
 
-from aiokafka.structs import TopicPartition
-from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-from luister import metrics
+from core import metrics
+from pipeline.faust_compat import AIOKafkaConsumer, AIOKafkaTransport, committed_and_earliest, committed_offsets
 
 log = logging.getLogger(__name__)
 
 #: seeking back to the same offset this often without the record there arriving: give up, deliver
 MAX_SEEKS_TO_ONE_OFFSET = 20
 
-#: topic names whose offsets are contiguous; pipeline.topics fills it as topics are declared
+#: topic names whose offsets are contiguous; pipeline/topics.py fills it from core/topics.py
 CONTIGUOUS_TOPICS: set[str] = set()
 
 
@@ -94,7 +93,7 @@ class OffsetGuard:
         return None
 
 
-class InOrderConsumer(faust_aiokafka.Consumer):
+class InOrderConsumer(AIOKafkaConsumer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.guard = OffsetGuard()
@@ -102,7 +101,7 @@ class InOrderConsumer(faust_aiokafka.Consumer):
     async def perform_seek(self) -> None:
         await super().perform_seek()
         # after a rebalance: the next record of each partition is the one at its committed offset
-        for tp, offset in self._committed_offset.items():
+        for tp, offset in committed_offsets(self).items():
             self.guard.expect(tp, offset)
 
     async def seek(self, partition: TP, offset: int) -> None:
@@ -117,7 +116,7 @@ class InOrderConsumer(faust_aiokafka.Consumer):
                     continue  # the rest of a stale batch for a partition we just sought back
                 if not self.guard.admit(tp, message.offset):
                     expected = self.guard.next_offset[tp]
-                    committed, earliest = await self._committed_and_earliest(tp)
+                    committed, earliest = await committed_and_earliest(self, tp)
                     seek_to = self.guard.resolve(tp, message.offset, committed=committed, earliest=earliest)
                     if seek_to is not None:
                         sought_now.add(tp)
@@ -129,14 +128,7 @@ class InOrderConsumer(faust_aiokafka.Consumer):
                         continue
             yield tp, message
 
-    async def _committed_and_earliest(self, tp: TP) -> tuple[int | None, int | None]:
-        thread = self._thread
-        consumer = thread._ensure_consumer()
-        partition = TopicPartition(tp.topic, tp.partition)
-        committed = await thread.call_thread(consumer.committed, partition)
-        earliest = (await thread.earliest_offsets(partition)).get(partition)
-        return committed, earliest
 
 
-class InOrderTransport(faust_aiokafka.Transport):
+class InOrderTransport(AIOKafkaTransport):
     Consumer = InOrderConsumer

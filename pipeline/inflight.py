@@ -30,13 +30,14 @@ class InOrderBatches(Generic[T]):
         self.depth = depth
         self._finish = finish
         self._slots = asyncio.Semaphore(depth)
+        self._started = 0  # batches submitted and not yet finished (Semaphore has no public counter)
         self._queue: asyncio.Queue[T] = asyncio.Queue()
         self._task = asyncio.create_task(self._finish_in_order(), name="inorder-batches-finisher")
         self._task.add_done_callback(self._log_failure)
 
     @property
     def in_flight(self) -> int:
-        return self.depth - self._slots._value  # noqa: SLF001 - Semaphore has no public counter
+        return self._started
 
     async def submit(self, start: Callable[[], T]) -> None:
         """Wait for a free slot, then `start()` the batch (it returns what `finish` will get)."""
@@ -46,6 +47,7 @@ class InOrderBatches(Generic[T]):
             acquire.cancel()
         self._raise_if_failed()
         self._queue.put_nowait(start())
+        self._started += 1
 
     async def drain(self) -> None:
         """Wait until every started batch is finished."""
@@ -86,4 +88,5 @@ class InOrderBatches(Generic[T]):
             try:
                 await self._finish(item)
             finally:
+                self._started -= 1
                 self._slots.release()

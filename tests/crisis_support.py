@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from connectors.publisher import MentionPublisher
-from luister.kafka_admin import read_from
+from core.kafka_admin import read_from
+from harness.isolation import drop_index_family
 from schemas import Alert, ClassifiedMention
-from tests.support import drop_index_family
 
 # One partition per topic: a replay at full speed compresses hours of stream time into seconds, and
 # partitions read at different paces would deliver a brand's mentions many minutes (of stream time) out
@@ -17,7 +17,7 @@ PARTITIONS = "1"
 
 def crisis_env(isolated_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """A test module's isolated env plus its own alerts index, on one partition; drops the index after."""
-    from luister.config import Settings
+    from core.settings import Settings
 
     env = {**isolated_env, "LUISTER_ES_ALERTS_INDEX": f"{isolated_env['LUISTER_ES_INDEX_PREFIX']}-alerts",
            "LUISTER_TOPIC_PARTITIONS": PARTITIONS}
@@ -45,7 +45,7 @@ def settings_from_env(env: dict[str, str]):
     import os
     from unittest import mock
 
-    from luister.config import Settings
+    from core.settings import Settings
 
     with mock.patch.dict(os.environ, env):
         return Settings()

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.publisher import MentionPublisher
+from core.kafka_admin import create_topics
 from luister.cli import main
-from luister.kafka_admin import create_topics
 from schemas import AlertStatus
 from sinks.alerts.base import sample_alert
 from tests.alerts_receivers import Receiver, check_webhook, start
@@ -81,10 +81,10 @@ def test_alerts_tail_shows_the_alerts_on_the_topic(settings):
 def test_alerts_ack_publishes_an_acknowledged_version_of_the_latest(settings):
     from elasticsearch import AsyncElasticsearch
 
-    from luister.kafka_admin import end_offsets, read_from
+    from core.kafka_admin import end_offsets, read_from
+    from harness.isolation import drop_index_family
     from schemas import Alert
     from sinks.elasticsearch.alerts_index import alert_document, ensure_alerts_index
-    from tests.support import drop_index_family
 
     alias = f"{settings.es_index_prefix}-ack-alerts"
     opened = sample_alert()

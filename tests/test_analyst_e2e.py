@@ -23,16 +23,16 @@ from elasticsearch.helpers import bulk, scan
 
 from connectors.publisher import MentionPublisher
 from connectors.synthetic import BurstSpec, generate
+from core.kafka_admin import read_from
+from core.settings import Settings
+from harness.wait import wait_for
 from luister.cli import main
-from luister.config import Settings
-from luister.kafka_admin import read_from
 from luister.report import export, render
 from schemas import Alert
 from sinks.elasticsearch import BulkWriter, ensure_index, lifecycle
 from sinks.elasticsearch.fields import flatten
 from sinks.elasticsearch.kibana import MENTIONS_VIEW, saved_objects
 from sinks.elasticsearch.mapping import MAPPING_VERSION, index_template
-from tests.support import wait_for
 from tests.test_analyst_kibana import referenced_fields
 
 pytestmark = pytest.mark.e2e

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from core.settings import Settings, load_settings
 from luister.cli import main
-from luister.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,9 +24,9 @@ from websockets.asyncio.server import serve as ws_serve
 from connectors.bluesky import BlueskyConfig, BlueskyConnector
 from connectors.runtime.checkpoint import KafkaCheckpointStore
 from connectors.runtime.sink import KafkaMentionSink
-from luister.kafka_admin import end_offsets, read_from
+from core.kafka_admin import end_offsets, read_from
+from harness.wait import wait_for
 from schemas import DeadLetter, RawMention
-from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connectors.csv_replay import CsvReplayConnector, row_to_document
+from connectors.reddit import RedditConfig
 from connectors.registry import config_keys, connectors, lookup
-from connectors.runtime.backoff import Backoff, quota_wait_seconds, rate_limit_delay, retry_after_seconds
+from connectors.rss import RssConfig
 from connectors.runtime.checkpoint import Checkpoint, FileCheckpointStore, MemoryCheckpointStore
 from connectors.runtime.config import ConfigError, load_config
 from connectors.runtime.dedupe import RecentIds
@@ -19,8 +20,7 @@ from connectors.runtime.live import Event, LiveConnector, Post
 from connectors.runtime.matching import OWN_POST, BrandRule, match_post
 from connectors.runtime.sink import MemorySink
 from connectors.runtime.text import html_to_text
-from connectors.reddit import RedditConfig
-from connectors.rss import RssConfig
+from core.retry import Backoff, quota_wait_seconds, rate_limit_delay, retry_after_seconds
 from schemas import DeadLetterReason, RawMention
 from schemas.mention import Author, Channel, Source
 

@@ -10,7 +10,8 @@ import httpx
 
 from connectors.runtime.checkpoint import MemoryCheckpointStore
 from connectors.runtime.sink import MemorySink
-from connectors.webhook import WebhookConfig, WebhookIngestConnector, sign
+from connectors.webhook import WebhookConfig, WebhookIngestConnector
+from core.signing import sign_timestamped as sign
 from schemas import DeadLetterReason
 from schemas.mention import Channel, Source
 from tests.fixtures.connectors.fakes import fixture

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connectors.synthetic import DEFAULT_START, BurstSpec, daily_profile, generate
+from core.settings.crisis import CrisisSettings
 from pipeline.crisis.baseline import SeriesBaseline, hour_of_week
 from pipeline.crisis.detect import BrandState, Detector, Facts
-from pipeline.crisis.settings import CrisisSettings
 from pipeline.crisis.simulate import Replay, classify
 from pipeline.crisis.stats import binom_sf, poisson_sf, quasi_poisson_sf
 from pipeline.crisis.topics import topics_of

@@ -15,10 +15,10 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from connectors.synthetic import DEFAULT_START, BurstSpec, generate
+from harness.wait import wait_for
 from pipeline.crisis.simulate import classify
 from schemas import Alert, AlertKind, AlertStatus
 from tests.crisis_support import alerts_on_topic, crisis_env, publish_classified, settings_from_env
-from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ from elasticsearch import Elasticsearch
 
 from connectors.publisher import MentionPublisher
 from connectors.synthetic import generate
-from luister.kafka_admin import end_offsets, read_from
-from schemas import ClassifiedMention, DeadLetter, DeadLetterReason, MAX_RECORD_BYTES
-from tests.support import wait_for
+from core.kafka_admin import end_offsets, read_from
+from harness.wait import wait_for
+from schemas import MAX_RECORD_BYTES, ClassifiedMention, DeadLetter, DeadLetterReason
 
 pytestmark = pytest.mark.e2e
 

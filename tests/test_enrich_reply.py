@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from core.paths import PROJECT_ROOT
 from enrichers.reply import MAX_CHARS, ReplyBook, first_name, suggest_reply
-from luister.config import PROJECT_ROOT
 
 REPLIES = PROJECT_ROOT / "data" / "replies"
 

@@ -9,10 +9,10 @@ from urllib.parse import urlparse
 import pytest
 from elasticsearch import AsyncElasticsearch
 
-from luister.config import Settings
+from core.settings import Settings
+from harness.isolation import drop_index_family
 from sinks.elasticsearch import BulkWriter, ensure_index
 from sinks.elasticsearch.mapping import mention_properties
-from tests.support import drop_index_family
 
 pytestmark = pytest.mark.e2e
 

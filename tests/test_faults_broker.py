@@ -14,8 +14,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from connectors.synthetic import generate
-from luister.kafka_admin import create_topics
-from tests.support import wait_for
+from core.kafka_admin import create_topics
+from harness.wait import wait_for
 from tests.test_faults_common import (
     BackgroundPublisher,
     assert_nothing_lost_after_the_fault,

@@ -25,9 +25,11 @@ from elasticsearch import Elasticsearch
 
 from connectors.base import Connector, PublishStats
 from connectors.publisher import MentionPublisher
-from luister.config import Settings
+from core.settings import Settings
+from harness.net import free_port
+from harness.wait import wait_for
+from harness.worker import WorkerProcess
 from schemas import RawMention
-from tests.support import Worker, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = [sys.executable, str(ROOT / "deploy" / "local" / "services.py")]
@@ -244,13 +246,13 @@ def _profiles_when_complete(es: Elasticsearch, index: str, want: dict[str, dict]
     return got if done else None
 
 
-def start_worker(env: dict[str, str], log_path: Path) -> Worker:
-    worker = Worker(env=env, log_path=log_path, web_port=free_port())
+def start_worker(env: dict[str, str], log_path: Path) -> WorkerProcess:
+    worker = WorkerProcess(env=env, log_path=log_path, web_port=free_port())
     worker.start(ready_timeout=180)
     return worker
 
 
-def metric_value(worker: Worker, name: str, **labels: str) -> float:
+def metric_value(worker: WorkerProcess, name: str, **labels: str) -> float:
     """Sum of a Prometheus counter on the worker's /metrics (0 if absent)."""
     import urllib.request
 
@@ -273,11 +275,11 @@ def wait_until_indexed(es: Elasticsearch, settings: Settings, n: int, *, timeout
 
 
 def assert_nothing_lost_after_the_fault(es: Elasticsearch, settings: Settings, mentions: Sequence[RawMention],
-                                        publisher: BackgroundPublisher, worker: Worker) -> int:
+                                        publisher: BackgroundPublisher, worker: WorkerProcess) -> int:
     """What every fault test ends with: the rest of the stream published, every mention indexed
     exactly once, nothing dead-lettered, customer state as in a fault-free run, the worker alive.
     Returns how many documents were written again by replays (same _id: harmless)."""
-    from luister.kafka_admin import end_offsets
+    from core.kafka_admin import end_offsets
 
     publisher.finish()
     wait_until_indexed(es, settings, len(mentions))

@@ -12,14 +12,15 @@ from datetime import datetime, timezone
 
 import pytest
 from elasticsearch import Elasticsearch
-from hypothesis import Phase, given, settings as hsettings
+from hypothesis import Phase, given
+from hypothesis import settings as hsettings
 
 from connectors.publisher import MentionPublisher
-from luister.kafka_admin import end_offsets, read_from
+from core.kafka_admin import end_offsets, read_from
+from harness.wait import wait_for
 from pipeline.normalize import normalize
 from schemas import DeadLetter, RawMention
 from schemas.dead_letter import MAX_ORIGINAL_BYTES
-from tests.support import wait_for
 from tests.test_faults_common import indexed_versions
 from tests.test_fuzz_normalize import FUZZ_SETTINGS, VALID, Payload, payloads
 

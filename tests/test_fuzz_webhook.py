@@ -17,7 +17,8 @@ from starlette.testclient import TestClient
 
 from connectors.runtime.checkpoint import MemoryCheckpointStore
 from connectors.runtime.sink import MemorySink
-from connectors.webhook import WebhookConfig, WebhookIngestConnector, sign
+from connectors.webhook import WebhookConfig, WebhookIngestConnector
+from core.signing import sign_timestamped as sign
 from tests.test_fuzz_normalize import ATTACKS, FUZZ_SETTINGS, HOSTILE_TEXT, JSON_VALUES, VALID, payloads
 
 N_REQUESTS = 1500

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka import KafkaConsumer
 
 from connectors.publisher import MentionPublisher
-from luister.config import Settings
+from core.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

@@ -1,11 +1,11 @@
-"""luister.lru.LRU: bounded, least recently used out first, safe across threads."""
+"""core.lru.LRU: bounded, least recently used out first, safe across threads."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from luister.lru import LRU
+from core.lru import LRU
 
 
 def test_the_least_recently_used_go_first():

@@ -8,7 +8,7 @@ from elasticsearch import Elasticsearch
 
 from connectors.publisher import MentionPublisher
 from connectors.synthetic import generate
-from tests.support import wait_for
+from harness.wait import wait_for
 
 pytestmark = pytest.mark.e2e
 

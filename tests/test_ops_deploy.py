@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from luister.config import Settings
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -70,8 +70,8 @@ import importlib, json, pkgutil
 from prometheus_client import REGISTRY
 from prometheus_client.metrics import MetricWrapperBase
 failed = []
-importlib.import_module("pipeline.app")  # the worker's entry point imports its agents in the right order
-for pkg in ("luister", "pipeline", "sinks", "connectors"):
+importlib.import_module("pipeline.worker")  # the worker's entry point registers every stage
+for pkg in ("core", "luister", "pipeline", "sinks", "connectors"):
     root = importlib.import_module(pkg)
     for info in pkgutil.walk_packages(root.__path__, pkg + "."):
         try:
@@ -361,6 +361,14 @@ def test_dockerfile_is_pinned_small_and_runs_as_non_root():
     assert users and users[-1] not in {"root", "0"}
     assert not any(op == "RUN" and "pip install" in arg for op, arg in final), "install in the build stage only"
     _copies_pass_dockerignore(ROOT / "Dockerfile", ROOT / ".dockerignore")
+
+
+def test_the_image_copies_every_package_the_worker_and_cli_import():
+    """A package added to the layout (core/ was) must reach the image, or `luister worker` fails there."""
+    copied = {source.rstrip("/") for stage in _dockerfile_stages() for op, arg in stage
+              if op == "COPY" and not arg.startswith("--from") for source in arg.split()[:-1]}
+    needed = {"core", "schemas", "connectors", "classifiers", "enrichers", "sinks", "pipeline", "luister", "LICENSE"}
+    assert needed <= copied, f"not copied into the image: {sorted(needed - copied)}"
 
 
 def test_elasticsearch_image_builds_the_plugin_for_its_own_version():

@@ -13,10 +13,10 @@ from contextlib import redirect_stderr
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from luister import metrics
+from core import metrics
+from core.logs import dict_config
+from core.settings import Settings
 from luister.commands import doctor
-from luister.config import Settings
-from luister.logs import dict_config
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -55,7 +55,7 @@ def test_serve_metrics_answers_metrics_health_and_readiness():
 
 def test_serve_metrics_binds_the_configured_host_by_default(monkeypatch):
     monkeypatch.setenv("LUISTER_METRICS_HOST", "127.0.0.1")
-    from luister.config import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
     server = metrics.serve_metrics(0)
@@ -74,8 +74,8 @@ def test_consumer_lag_is_end_minus_committed_and_never_negative():
 
 
 def test_stage_label_is_the_agent_s_short_name():
-    assert metrics.stage_of("pipeline.agents.normalize") == "normalize"
-    assert metrics.stage_of("pipeline.profile.index_profiles") == "index_profiles"
+    assert metrics.stage_of("pipeline.stages.normalize.normalize") == "normalize"
+    assert metrics.stage_of("pipeline.stages.customers.index_profiles") == "index_profiles"
     assert metrics.stage_of("") == "unknown"
 
 
@@ -103,7 +103,7 @@ def test_json_log_config_for_faust_writes_one_json_object_per_line_with_the_ment
         root.setLevel(saved[1])
     assert lines == [{**lines[0], "level": "info", "logger": "luister.mentions", "msg": "classified",
                       "stage": "classify", "mention_id": "twitter:1"}]
-    assert dict_config("DEBUG", "text")["formatters"]["luister"]["()"] == "luister.logs.KeyValueFormatter"
+    assert dict_config("DEBUG", "text")["formatters"]["luister"]["()"] == "core.logs.KeyValueFormatter"
 
 
 def test_doctor_says_what_failed_and_what_to_do():
@@ -143,12 +143,10 @@ def test_every_agent_counts_its_crashes_and_each_event_in_per_stage():
 
     script = """
 import asyncio, json
-from pipeline import web
-from pipeline.app import app
-from luister import metrics
-web._hook_agent_errors()
-hooked = {metrics.stage_of(a.name): getattr(a._on_error, "counts_crashes", False) for a in app.agents.values()}
-agent = app.agents["pipeline.agents.classify"]
+from pipeline.worker import app
+from core import metrics
+hooked = {metrics.stage_of(a.name): getattr(a._on_error, "luister_hooked", False) for a in app.agents.values()}
+agent = app.agents["pipeline.stages.classify.classify"]
 asyncio.run(agent._on_error(agent, RuntimeError("boom")))
 sensors = [type(s).__name__ for s in app.sensors]
 print(json.dumps({"hooked": hooked, "errors": metrics.STAGE_ERRORS.labels(stage="classify")._value.get(),

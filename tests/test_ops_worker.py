@@ -18,9 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.file_replay import FileReplayConnector
 from connectors.publisher import MentionPublisher
-from luister.config import Settings
-from luister.kafka_admin import end_offsets
-from tests.support import Worker, free_port, wait_for
+from core.kafka_admin import end_offsets
+from core.settings import Settings
+from harness.net import free_port
+from harness.wait import wait_for
+from harness.worker import WorkerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -41,10 +43,10 @@ def ops_settings(ops_env) -> Settings:
 
 @pytest.fixture(scope="module")
 def ops_worker(ops_env, ops_settings, tmp_path_factory):
-    from luister.kafka_admin import create_topics
+    from core.kafka_admin import create_topics
 
     create_topics(ops_settings)
-    w = Worker(env={**os.environ, **ops_env}, log_path=tmp_path_factory.mktemp("ops") / "worker.log",
+    w = WorkerProcess(env={**os.environ, **ops_env}, log_path=tmp_path_factory.mktemp("ops") / "worker.log",
                web_port=free_port())
     w.start()
     yield w
@@ -54,7 +56,7 @@ def ops_worker(ops_env, ops_settings, tmp_path_factory):
 @pytest.fixture(scope="module")
 def stages(ops_env) -> dict[str, list[str]]:
     """{stage: input topics} of every agent the worker runs, read from the app itself."""
-    script = ("import json; from pipeline.app import app; from luister.metrics import stage_of; "
+    script = ("import json; from pipeline.worker import app; from core.metrics import stage_of; "
               "print(json.dumps({stage_of(a.name): sorted(getattr(a.channel, 'topics', ()) and "
               "[str(t) for t in a.channel.topics]) for a in app.agents.values()}))")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, **ops_env}, check=False,
@@ -63,7 +65,7 @@ def stages(ops_env) -> dict[str, list[str]]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def scrape(worker: Worker) -> dict[str, dict[tuple, float]]:
+def scrape(worker: WorkerProcess) -> dict[str, dict[tuple, float]]:
     """{series name: {sorted label items: value}} from the worker's /metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=10) as resp:
         text = resp.read().decode()

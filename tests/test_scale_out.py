@@ -2,7 +2,7 @@
 partitions; one is killed (SIGKILL, no goodbye) mid-stream; the other takes over its partitions
 and its table partitions, and every mention ends up indexed exactly once.
 
-The table checked is the customer-state table (`customers`, pipeline/profile.py): each customer's
+The table checked is the customer-state table (`customers`, pipeline/stages/customers.py): each customer's
 profile in Elasticsearch counts that customer's mentions. A customer whose state was lost with
 the killed worker would restart from 0 on the survivor and end below its true count.
 """
@@ -20,8 +20,11 @@ from elasticsearch import Elasticsearch
 
 from connectors.publisher import MentionPublisher
 from connectors.synthetic import generate
-from luister.config import Settings
-from tests.support import Worker, free_port, wait_for, where_mentions_stopped
+from core.settings import Settings
+from harness.net import free_port
+from harness.wait import wait_for
+from harness.worker import WorkerProcess
+from tests.support import where_mentions_stopped
 from tests.test_ops_worker import scrape, value
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +48,7 @@ def settings_4(env) -> Settings:
 
 @pytest.fixture(scope="module")
 def workers(env, settings_4, tmp_path_factory):
-    from luister.kafka_admin import create_topics
+    from core.kafka_admin import create_topics
 
     create_topics(settings_4)
     logs = tmp_path_factory.mktemp("scale-out")
@@ -53,7 +56,7 @@ def workers(env, settings_4, tmp_path_factory):
     try:
         for name in ("a", "b"):
             # own data dir each: RocksDB locks its files, as two pods' volumes would be separate
-            w = Worker(env={**os.environ, **env, "LUISTER_WORKER_DATA_DIR": f"{env['LUISTER_WORKER_DATA_DIR']}/{name}"},
+            w = WorkerProcess(env={**os.environ, **env, "LUISTER_WORKER_DATA_DIR": f"{env['LUISTER_WORKER_DATA_DIR']}/{name}"},
                        log_path=logs / f"worker-{name}.log", web_port=free_port())
             w.start()
             started.append(w)
@@ -71,7 +74,7 @@ def _mentions():
     return out
 
 
-def _recovery_trouble(worker: Worker) -> str:
+def _recovery_trouble(worker: WorkerProcess) -> str:
     """What the survivor's log says about table recovery, if it went wrong (it then processes nothing)."""
     log = worker.log_path.read_text(errors="replace")
     errors = re.findall(r"Error in recovery (.*)", log)
@@ -82,7 +85,7 @@ def _recovery_trouble(worker: Worker) -> str:
             f"({errors[0] if errors else '-'}); stuck changelogs: {stuck}. ")
 
 
-def _owned(worker: Worker, topic: str) -> int:
+def _owned(worker: WorkerProcess, topic: str) -> int:
     return int(value(scrape(worker), "luister_assigned_partitions", topic=topic))
 
 

@@ -16,13 +16,17 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient
 
 from connectors.publisher import MentionPublisher
-from luister.config import Settings
-from luister.kafka_admin import create_topics
+from core.kafka_admin import create_topics, ensure_topics
+from core.settings import Settings
+from harness.isolation import drop_index_family
+from harness.net import free_port
+from harness.wait import wait_for
+from harness.worker import WorkerProcess
 from pipeline.customers.persona import RESOLVED
 from pipeline.customers.registry import Link
-from pipeline.customers.registry_topic import ensure_topic, publish, request_moves
+from pipeline.customers.registry_topic import publish, request_moves
 from schemas import Author, Channel, RawMention, Source
-from tests.support import Worker, drop_index_family, free_port, wait_for, where_mentions_stopped
+from tests.support import where_mentions_stopped
 
 pytestmark = pytest.mark.e2e
 
@@ -131,7 +135,7 @@ def _wait_docs(es, settings, scripted, timeout=90) -> dict[str, dict]:
                              f"{where_mentions_stopped(settings, missing)}") from None
 
 
-def _metric(worker: Worker, name: str, labels: str = "") -> float:
+def _metric(worker: WorkerProcess, name: str, labels: str = "") -> float:
     body = urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5).read().decode()
     pattern = re.compile(rf"^{name}(\{{[^}}]*{labels}[^}}]*\}})? ([0-9.e+]+)$", re.MULTILINE)
     return sum(float(m.group(2)) for m in pattern.finditer(body))
@@ -145,7 +149,7 @@ def es(settings) -> Elasticsearch:
 @pytest.fixture(scope="module")
 def results(worker, settings, es) -> dict[str, dict]:
     """Phase one through the fixture's worker; links published at run time first."""
-    ensure_topic(settings.kafka_bootstrap, settings.topic_customers, settings.topic_partitions)
+    ensure_topics(settings, ["account_links"])
     publish(settings.kafka_bootstrap, settings.topic_customers, [(a, Link(a, c, c.title())) for c, a in LINKS])
     wait_for(lambda: _metric(worker, "luister_customer_registry_links") >= len(LINKS), timeout=60,
              what="the worker to follow the registry links")
@@ -306,7 +310,7 @@ def test_restart_on_an_empty_disk_recovers_customer_state_from_the_changelog(res
                                                                              settings, es, tmp_path_factory):
     worker.stop()
     env = {**os.environ, **isolated_env, "LUISTER_WORKER_DATA_DIR": str(tmp_path_factory.mktemp("fresh-disk"))}
-    again = Worker(env=env, log_path=tmp_path_factory.mktemp("restart") / "worker.log", web_port=free_port())
+    again = WorkerProcess(env=env, log_path=tmp_path_factory.mktemp("restart") / "worker.log", web_port=free_port())
     again.start()
     try:
         _publish(settings, PHASE_TWO)
@@ -330,7 +334,7 @@ def test_two_workers_in_one_group_split_customers_and_agree_with_one(results, is
                                                                           "alerts")}}
     settings2 = Settings(**{k.removeprefix("LUISTER_").lower(): v for k, v in env2.items()})
     create_topics(settings2)
-    workers = [Worker(env={**os.environ, **env2, "LUISTER_WORKER_DATA_DIR": str(tmp_path_factory.mktemp(f"w{i}"))},
+    workers = [WorkerProcess(env={**os.environ, **env2, "LUISTER_WORKER_DATA_DIR": str(tmp_path_factory.mktemp(f"w{i}"))},
                       log_path=tmp_path_factory.mktemp(f"group{i}") / "worker.log", web_port=free_port())
                for i in range(2)]
     try:

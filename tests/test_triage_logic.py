@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from core.paths import PROJECT_ROOT
 from enrichers.reply import ReplyBook
 from enrichers.stage import enrich
-from luister.config import PROJECT_ROOT
 from pipeline.customers.config import TriageConfig, load_triage_config
 from pipeline.customers.judge import finalize
 from pipeline.customers.observe import observe

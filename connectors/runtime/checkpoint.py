@@ -103,22 +103,10 @@ class KafkaCheckpointStore:
                                        enable_idempotence=True, retries=2_147_483_647, delivery_timeout_ms=60_000)
 
     def _ensure_topic(self, replication: int) -> None:
-        from kafka import KafkaAdminClient
-        from kafka.admin import NewTopic
-        from kafka.errors import TopicAlreadyExistsError
+        from core.kafka_admin import ensure
+        from core.topics import checkpoints_spec
 
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="luister-checkpoints-admin")
-        try:
-            if self.topic in set(admin.list_topics()):
-                return
-            configs = {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "3600000"}
-            try:
-                admin.create_topics([NewTopic(self.topic, 1, replication, topic_configs=configs)])
-                log.info("created checkpoint topic", extra={"topic": self.topic})
-            except TopicAlreadyExistsError:
-                pass
-        finally:
-            admin.close()
+        ensure(self.bootstrap, [checkpoints_spec(self.topic, replication)])
 
     def load(self, name: str) -> Checkpoint | None:
         """Read the topic to its end; the last record for `name` wins (a tombstone erases)."""

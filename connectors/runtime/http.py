@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import httpx
 import websockets.exceptions
 
-from connectors.runtime.backoff import quota_wait_seconds, rate_limit_delay
+from core.retry import quota_wait_seconds, rate_limit_delay
 
 
 class RateLimited(Exception):

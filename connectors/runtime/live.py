@@ -32,17 +32,17 @@ import httpx
 from pydantic import ValidationError
 
 from connectors.publisher import DeliveryFailed
-from connectors.runtime.backoff import Backoff
 from connectors.runtime.checkpoint import Checkpoint, CheckpointStore, MemoryCheckpointStore
 from connectors.runtime.config import ConnectorConfig
 from connectors.runtime.dedupe import RecentIds
 from connectors.runtime.http import NETWORK_ERRORS, HTTPFailure, RateGate, RateLimited, raise_for_status
+from connectors.runtime.jsonbody import parse_json
 from connectors.runtime.matching import OWN_POST, match_post
 from connectors.runtime.sink import MentionSink
-from luister import metrics
+from core import metrics
+from core.retry import Backoff
 from schemas import MAX_RECORD_BYTES, DeadLetter, DeadLetterReason, RawMention
 from schemas.mention import Author, Channel, Source, mention_id
-from connectors.runtime.jsonbody import parse_json
 
 log = logging.getLogger(__name__)
 

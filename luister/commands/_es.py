@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from elasticsearch import Elasticsearch
 
-from luister.config import Settings
+from core.settings import Settings
 
 
 def connect(settings: Settings) -> Elasticsearch:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import click
 
-from luister.config import Settings
+from core.settings import Settings
 
 DESTINATIONS = ("slack", "pagerduty", "alertmanager", "webhook", "elasticsearch")
 STATUS_COLOURS = {"open": "red", "update": "yellow", "resolved": "green", "acknowledged": "cyan"}

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from luister.config import Settings
+from core.settings import Settings
 
 
 @click.command("connectors")
@@ -75,7 +75,7 @@ def connect_command(settings: Settings, source: str, config_file: str | None, na
     except (KeyError, ConfigError) as exc:
         raise click.UsageError(str(exc.args[0] if isinstance(exc, KeyError) else exc)) from None
     if metrics_port is not None:
-        from luister.metrics import serve_metrics
+        from core.metrics import serve_metrics
 
         # the shared server: /metrics, /healthz, /readyz on `metrics_host` (0.0.0.0 in a container)
         server = serve_metrics(metrics_port, component=f"connector-{entry.name}")
@@ -102,7 +102,7 @@ def _outputs(settings: Settings, checkpoint: str, dry_run: bool) -> tuple[Any, A
 
     if dry_run:
         return StdoutSink(), MemoryCheckpointStore()
-    from luister.kafka_admin import create_topics
+    from core.kafka_admin import create_topics
 
     create_topics(settings)
     sink = KafkaMentionSink(settings.kafka_bootstrap, settings.topic_raw, settings.topic_dlq)

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from luister.config import Settings
+from core.settings import Settings
 
 
 @click.group(name="customers")
@@ -20,10 +20,9 @@ def customers() -> None:
 
 
 def _ensure(settings: Settings) -> None:
-    from pipeline.customers.registry_topic import ensure_topic
+    from core.kafka_admin import ensure_topics
 
-    if ensure_topic(settings.kafka_bootstrap, settings.topic_customers, settings.topic_partitions,
-                    settings.topic_replication):
+    if ensure_topics(settings, ["account_links"]):
         click.echo(f"created the compacted topic {settings.topic_customers}")
 
 
@@ -55,10 +54,9 @@ def link(settings: Settings, customer_id: str, accounts: tuple[str, ...], name: 
     n = publish(settings.kafka_bootstrap, settings.topic_customers, [(link.account, link) for link in links])
     click.echo(f"linked {n} account(s) to {customer_id}: {', '.join(keys)}")
     if move_history:
-        from pipeline.customers.registry_topic import ensure_topic
+        from core.kafka_admin import ensure_topics
 
-        ensure_topic(settings.kafka_bootstrap, settings.topic_customer_control, settings.topic_partitions,
-                     settings.topic_replication)
+        ensure_topics(settings, ["customer_control"])
         moved = request_moves(settings.kafka_bootstrap, settings.topic_customer_control, links)
         click.echo(f"asked the workers to move the earlier history of {moved} account(s) into {customer_id}")
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 import click
 
-from luister.config import Settings
+from core.settings import Settings
 
 Status = Literal["ok", "warn", "FAIL"]
 SAMPLE = ("Mijn pakket is al een week niet bezorgd en niemand reageert!", "nl")
@@ -55,7 +55,7 @@ def summary(findings: list[Finding]) -> str:
 def check_kafka(settings: Settings, timeout: float) -> Iterator[Finding]:
     from kafka import KafkaAdminClient
 
-    from luister.kafka_admin import topic_names
+    from core.kafka_admin import topic_names
 
     try:
         admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="luister-doctor",

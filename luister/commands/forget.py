@@ -5,31 +5,17 @@ import json
 
 import click
 
+from core.settings import Settings
 from luister.commands._es import connect
-from luister.config import Settings
-
-# The request outlives its processing only this long: it names the customer (personal data).
-ERASE_RETENTION_MS = str(30 * 24 * 3600 * 1000)
 
 
 def publish_erase_request(settings: Settings, customer_id: str, erasure_id: str, requested_at: str) -> tuple[int, int]:
     """Key = customer_id on a compacted topic, for the profile agent to tombstone its table rows."""
-    from kafka import KafkaAdminClient, KafkaProducer
-    from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from kafka import KafkaProducer
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="luister-forget")
-    try:
-        if settings.topic_erase not in admin.list_topics():
-            try:
-                admin.create_topics([NewTopic(settings.topic_erase, settings.topic_partitions,
-                                              settings.topic_replication,
-                                              topic_configs={"cleanup.policy": "compact,delete",
-                                                             "retention.ms": ERASE_RETENTION_MS})])
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        admin.close()
+    from core.kafka_admin import ensure_topics
+
+    ensure_topics(settings, ["erase_requests"])  # compacted, kept a month (core/topics.py)
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id="luister-forget", acks="all")
     try:
         value = {"customer_id": customer_id, "erasure_id": erasure_id, "requested_at": requested_at}

@@ -5,7 +5,7 @@ import asyncio
 
 import click
 
-from luister.config import Settings
+from core.settings import Settings
 
 
 @click.group(name="indices")

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from luister.config import PROJECT_ROOT, Settings
+from core.paths import PROJECT_ROOT
+from core.settings import Settings
 
 DEFAULT_OUT = PROJECT_ROOT / "deploy" / "kibana" / "luister.ndjson"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from luister.config import Settings
+from core.settings import Settings
 
 
 @contextmanager

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from core.settings import Settings
 from luister.commands._es import connect
-from luister.config import Settings
 
 
 def _month(value: str | None) -> str:

@@ -6,8 +6,8 @@ import re
 
 import click
 
+from core.settings import Settings
 from luister.commands._es import connect, split_values
-from luister.config import Settings
 
 TERM_OPTIONS = ("type", "sentiment", "persona", "source", "channel", "brand", "language")
 _EM = re.compile(r"</?em>")

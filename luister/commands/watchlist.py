@@ -5,8 +5,8 @@ import json
 
 import click
 
+from core.settings import Settings
 from luister.commands._es import connect
-from luister.config import Settings
 
 MEMBER_HELP = ("twitter:handle (that account's customer id), customer:<id> (a linked customer), "
                "or @handle (that handle on any platform)")

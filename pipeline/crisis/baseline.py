@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.crisis.settings import CrisisSettings
+from core.settings.crisis import CrisisSettings
 
 SLOTS = 168
 
@@ -119,3 +119,9 @@ class UnitBaseline:
         if not self.total.level or self.total.level <= 0 or self.negative.level is None:
             return None
         return min(0.98, max(0.02, self.negative.level / self.total.level))
+
+    def usual_share(self, cfg: CrisisSettings) -> float | None:
+        """The negative share the share test compares with; none while the totals are in their cold start."""
+        if self.total.minutes < cfg.cold_start_minutes:
+            return None
+        return self.negative_share()

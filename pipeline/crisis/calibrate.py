@@ -15,7 +15,7 @@ import itertools
 from datetime import timedelta
 
 from connectors.synthetic import DEFAULT_START, BurstSpec, daily_profile, generate
-from pipeline.crisis.settings import CrisisSettings
+from core.settings.crisis import CrisisSettings
 from pipeline.crisis.simulate import Replay, classify
 
 BURST_RATES = (10, 20, 30, 40, 60)

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from core.settings.crisis import CrisisSettings
 from pipeline.crisis.detect import BrandState, Detector, Facts
-from pipeline.crisis.settings import CrisisSettings
 from schemas import Alert, ClassifiedMention, RawMention
 
 

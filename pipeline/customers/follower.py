@@ -14,7 +14,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer
 
-from luister import metrics
+from core import metrics
 from pipeline.customers.registry import Registry, parse_record
 
 log = logging.getLogger(__name__)

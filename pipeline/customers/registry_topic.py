@@ -1,31 +1,13 @@
-"""The compacted registry topic, for the CLI and start-up (kafka-python, blocking)."""
+"""The compacted registry topic, for the CLI and start-up (kafka-python, blocking). It is created
+from the catalogue (core/topics.py, role `account_links`) by `core.kafka_admin.ensure_topics`."""
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipeline.customers.registry import Link, Registry, parse_record
-
-COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0", "segment.ms": str(6 * 3600 * 1000)}
-
-
-def ensure_topic(bootstrap: str, topic: str, partitions: int, replication: int = 1) -> bool:
-    """Create the compacted topic if missing; True if created."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="luister-registry-admin")
-    try:
-        if topic in set(admin.list_topics()):
-            return False
-        try:
-            admin.create_topics([NewTopic(topic, partitions, replication, topic_configs=COMPACTED)])
-            return True
-        except TopicAlreadyExistsError:
-            return False
-    finally:
-        admin.close()
 
 
 def publish(bootstrap: str, topic: str, records: Iterable[tuple[str, Link | None]]) -> int:

@@ -1,7 +1,7 @@
 """The destinations that the settings enable."""
 from __future__ import annotations
 
-from luister.config import Settings
+from core.settings import Settings
 from sinks.alerts.alertmanager import AlertmanagerDestination
 from sinks.alerts.base import Backoff, Destination
 from sinks.alerts.pagerduty import PagerDutyDestination

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from elasticsearch import AsyncElasticsearch
 
-from luister.config import Settings
+from core.settings import Settings
 from schemas import Alert, DeadLetter, DeadLetterReason
 from sinks.alerts.base import DELIVERIES, Backoff, Destination, deliver
 from sinks.alerts.registry import backoff as backoff_from

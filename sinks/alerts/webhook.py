@@ -10,11 +10,11 @@ older than a few minutes (replays).
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from datetime import datetime
 
+from core.signing import sign_timestamped as sign
+from core.signing import verify_timestamped as verify
 from schemas import Alert
 from sinks.alerts.base import Destination, HttpRequest
 
@@ -22,12 +22,7 @@ SIGNATURE_HEADER = "X-Luister-Signature"
 TIMESTAMP_HEADER = "X-Luister-Timestamp"
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "WebhookDestination", "sign", "verify"]
 
 
 class WebhookDestination(Destination):

@@ -22,7 +22,7 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.exceptions import ApiError, TransportError
 from elasticsearch.helpers import async_streaming_bulk
 
-from luister import metrics
+from core import metrics
 
 log = logging.getLogger(__name__)
 

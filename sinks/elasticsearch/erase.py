@@ -7,8 +7,6 @@ the key, while the audit index itself holds no handle, name or text.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -17,6 +15,7 @@ from datetime import datetime, timezone
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk, scan
 
+from core.signing import hmac_hex
 from schemas import Source
 from sinks.elasticsearch import watchlists
 
@@ -59,7 +58,7 @@ def redact_alert(alert: dict, mention_ids: set[str], who: set[str]) -> dict:
 
 
 def subject_hash(customer_id: str, key: str) -> str:
-    return hmac.new(key.encode(), customer_id.encode(), hashlib.sha256).hexdigest()
+    return hmac_hex(key, customer_id)
 
 
 def handle_of(customer_id: str) -> str | None:

@@ -38,3 +38,14 @@ async def ensure_index(client: AsyncElasticsearch, prefix: str, refresh_interval
         log.warning("older mention indices are still in the read alias; run `luister indices migrate`",
                     extra={"alias": prefix, "indices": ",".join(stale)})
     return name
+
+
+def ensure_mention_index(es_url: str, prefix: str, refresh_interval: str = REFRESH_INTERVAL) -> str:
+    """`ensure_index` for blocking callers (the CLI's setup, the demo): its own client, closed after."""
+    import asyncio
+
+    async def run() -> str:
+        async with AsyncElasticsearch(es_url) as client:
+            return await ensure_index(client, prefix, refresh_interval)
+
+    return asyncio.run(run())

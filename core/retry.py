@@ -1,12 +1,17 @@
-"""Waiting well: jittered backoff, Retry-After and the platforms' rate-limit headers. Pure."""
+"""Waiting well: jittered backoff, Retry-After and the platforms' rate-limit headers, and one
+loop that keeps trying a dependency until it answers (`until_ready`)."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,3 +112,25 @@ def rate_limit_delay(headers: Mapping[str, str], now: datetime | None = None) ->
         return after
     reset = _header(headers, "x-rate-limit-reset", "x-ratelimit-reset")
     return reset_seconds(reset, now) if reset is not None else None
+
+
+async def until_ready(attempt: Callable[[], Awaitable[T]], *, what: str, log: logging.Logger,
+                      initial: float = 0.5, maximum: float = 30.0,
+                      on_failure: Callable[[BaseException], None] | None = None,
+                      details: Callable[[], dict] | None = None) -> T:
+    """Await `attempt()` until it returns, doubling the wait after each failure (no jitter: one
+    process, one dependency). Any exception means "not ready yet": the broker or node may still be
+    starting, and a stage that gives up would lose its input instead of waiting for it."""
+    delay = Backoff(initial=initial, maximum=maximum, jitter=False)
+    while True:
+        try:
+            return await attempt()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            if on_failure is not None:
+                on_failure(exc)
+            wait = delay.next()
+            log.warning(f"{what} not ready; retrying",
+                        extra={**(details() if details else {}), "error": repr(exc)[:300], "retry_in_s": wait})
+            await asyncio.sleep(wait)

@@ -19,10 +19,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-from pipeline.crisis.settings import CrisisSettings  # noqa: E402 - pure settings models, no Faust import
-from sinks.alerts.settings import AlertSettings  # noqa: E402
+from core.paths import PROJECT_ROOT
+from core.settings.alerts import AlertSettings
+from core.settings.crisis import CrisisSettings
 
 
 class Settings(BaseSettings):
@@ -128,6 +127,8 @@ class Settings(BaseSettings):
             self.topic_profiles = f"{prefix}.customer-profiles"
         if not self.topic_customer_control:
             self.topic_customer_control = f"{prefix}.customer-control"
+        if not self.crisis.topic_by_brand:
+            self.crisis.topic_by_brand = f"{prefix}.by_brand"
         return self
 
     @property

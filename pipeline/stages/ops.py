@@ -20,8 +20,9 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from luister import __version__, metrics
+from core import __version__, metrics
 from pipeline.app import app, settings
+from pipeline.faust_compat import not_fetching, on_agent_error
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,7 @@ def _fetch_state() -> dict[str, list[str]]:
         assigned = consumer.assignment()
     except Exception:  # noqa: BLE001 - not started yet
         return {}
-    return {"paused": names(set(getattr(consumer, "_paused_partitions", ())) & assigned),
-            "buffered": names(set(getattr(consumer, "_buffered_partitions", ())) & assigned)}
+    return {state: names(partitions & assigned) for state, partitions in not_fetching(consumer).items()}
 
 
 # ------------------------------------------------------------------ stage counters
@@ -89,20 +89,10 @@ async def _count_crash(agent: Any, exc: BaseException) -> None:
     log.error("stage crashed; Faust restarts it", extra={"stage": metrics.stage_of(agent.name), "error": repr(exc)[:500]})
 
 
-def _hook_agent_errors() -> None:
-    """Count crashes in Faust's agent `on_error` hook, then call Faust's own handler (it tells the consumer)."""
+def hook_agent_errors() -> None:
+    """Count every agent's crashes (then Faust's own handler runs: it tells the consumer)."""
     for agent in app.agents.values():
-        previous = agent._on_error
-        if getattr(previous, "counts_crashes", False):
-            continue
-
-        async def on_error(agent: Any, exc: BaseException, _previous: Any = previous) -> None:
-            await _count_crash(agent, exc)
-            if _previous is not None:
-                await _previous(agent, exc)
-
-        on_error.counts_crashes = True  # type: ignore[attr-defined]
-        agent._on_error = on_error
+        on_agent_error(agent, _count_crash)
 
 
 @app.on_rebalance_complete.connect
@@ -209,7 +199,7 @@ async def refresh_operational_metrics() -> None:
 @app.task
 async def mark_started() -> None:
     """Faust starts app tasks once tables are recovered: from here on the worker processes."""
-    _hook_agent_errors()
+    hook_agent_errors()  # again: agents registered after the worker module hooked them
     metrics.BUILD_INFO.labels(version=__version__, component="worker", classifier=settings.classifier).set(1)
     _state["started"] = True
     _refresh_assignment()
@@ -219,5 +209,3 @@ async def mark_started() -> None:
 async def _close_lag_reader(sender: Any = None, **kwargs: Any) -> None:
     await asyncio.get_running_loop().run_in_executor(None, _lag_reader.close)
 
-
-_hook_agent_errors()

@@ -9,7 +9,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
-from luister import __version__
+from core.version import __version__
 
 STAGE_EVENTS = Counter(
     "luister_stage_events_total", "Records handled per pipeline stage and outcome", ["stage", "outcome"]
@@ -60,7 +60,7 @@ def set_dependency(name: str, up: bool) -> None:
     DEPENDENCIES[name] = up
     DEPENDENCY_UP.labels(dependency=name).set(1 if up else 0)
 # alert deliveries: luister_alert_deliveries_total / luister_alert_delivery_retries_total live in
-# sinks/alerts/base.py; crisis counters in pipeline/crisis/agents.py (registered when imported)
+# sinks/alerts/base.py; crisis counters in pipeline/stages/crisis.py (registered when imported)
 
 # --- connectors (label `connector` = the instance name)
 CONNECTOR_EVENTS = Counter(
@@ -83,7 +83,7 @@ REGISTRY_LINKS = Gauge("luister_customer_registry_links", "Accounts linked to a 
 
 
 def stage_of(agent_name: str) -> str:
-    """`pipeline.agents.normalize` -> `normalize`: the `stage` label, one value per agent."""
+    """`pipeline.stages.normalize.normalize` -> `normalize`: the `stage` label, one value per agent."""
     return agent_name.rsplit(".", 1)[-1] or "unknown"
 
 
@@ -102,10 +102,10 @@ def serve_metrics(port: int, *, host: str | None = None, ready: Callable[[], tup
     `host` defaults to the `metrics_host` setting (127.0.0.1; 0.0.0.0 in a container, so
     Prometheus and the kubelet reach it). `ready()` returns (is_ready, reason); /readyz
     answers 200 or 503 with the reason. Port 0 picks a free port (see `.port`); `.stop()`
-    shuts it down. The Faust worker serves the same three paths on its web port (pipeline/web.py).
+    shuts it down. The Faust worker serves the same three paths on its web port (pipeline/stages/ops.py).
     """
     if host is None:
-        from luister.config import get_settings
+        from core.settings import get_settings
 
         host = get_settings().metrics_host
     return MetricsServer(port, host=host, ready=ready, component=component)

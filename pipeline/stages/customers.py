@@ -11,7 +11,7 @@ repartition hop.
 
 The profile agent takes a batch (`take_events`) and folds it in arrival order; Faust's
 table store writes each key into the partition of the *current* event, so each key is
-read and written with its own event made current (pipeline/batch_tables.py).
+read and written with its own event made current (`as_current`, pipeline/faust_compat.py).
 Concurrency stays 1 because it writes a table.
 """
 from __future__ import annotations
@@ -27,43 +27,23 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 from pydantic_core import to_json
 
+from core import metrics
+from core.retry import until_ready
 from enrichers.reply import ReplyBook
-from luister import metrics
-from pipeline import topics
+from pipeline import resources, topics
 from pipeline.app import app, settings
-from pipeline.batch_tables import as_current
-from pipeline.consumer import contiguous
-from pipeline.customers.config import load_triage_config
-from pipeline.customers.follower import RegistryFollower
 from pipeline.customers.judge import finalize
 from pipeline.customers.merge import merge_states
 from pipeline.customers.observe import observe
 from pipeline.customers.profile_doc import customers_mapping, profile_document
-from pipeline.customers.registry import Registry, load_file, load_index
-from pipeline.customers.registry_topic import ensure_topic
+from pipeline.customers.registry import load_index
 from pipeline.customers.state import CustomerState
-from schemas import ClassifiedMention, DeadLetter, DeadLetterReason, RawMention
+from pipeline.dead_letters import dead_letter_event
+from pipeline.faust_compat import as_current
+from schemas import ClassifiedMention, DeadLetterReason
 from sinks.elasticsearch import BulkWriter, sink_client
 
 log = logging.getLogger(__name__)
-
-TRIAGE = load_triage_config(settings.triage_config)
-
-# internal=True: Faust creates them (with the app's partition count) when the worker starts
-enriched = app.topic(settings.topic_enriched, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
-                     internal=True)
-contiguous([settings.topic_enriched])
-profiles = app.topic(settings.topic_profiles, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
-                     internal=True, compacting=True, deleting=False)
-
-# Both keyed by customer id (or account) and co-partitioned with the table: erase requests from
-# `luister forget` (topic_erase) and our own control records (history moves on a late link).
-control = app.topic(settings.topic_customer_control, settings.topic_erase, key_type=bytes, value_type=bytes,
-                    partitions=settings.topic_partitions, internal=True, compacting=True, deleting=True,
-                    retention=30 * 24 * 3600)
-control_out = app.topic(settings.topic_customer_control, key_type=bytes, value_type=bytes,
-                        partitions=settings.topic_partitions)
-registry_topic = app.topic(settings.topic_customers, key_type=bytes, value_type=bytes)
 
 customers = app.Table(
     "customers", default=None, partitions=settings.topic_partitions,
@@ -73,22 +53,12 @@ customers = app.Table(
     help="CustomerState (pipeline/customers/state.py) per customer_id",
 )
 
-registry = Registry()
-if settings.customer_registry_file:
-    registry.extend(load_file(settings.customer_registry_file))
-follower = RegistryFollower(registry, settings.kafka_bootstrap, settings.topic_customers)
-
-
-def customer_id_of(mention: RawMention) -> str:
-    """The customer behind this mention's account (itself, when no one linked it)."""
-    return registry.resolve(mention.customer_key)
-
 
 async def _load_registry_index() -> None:
     if not settings.customer_registry_index:
         return
     async with AsyncElasticsearch(settings.es_url, request_timeout=settings.es_request_timeout) as es:
-        registry.extend(await load_index(es, settings.customer_registry_index))
+        resources.registry().extend(await load_index(es, settings.customer_registry_index))
 
 
 @app.task
@@ -103,32 +73,17 @@ async def warm_language_detector() -> None:
 
 @app.task
 async def follow_customer_registry() -> None:
-    """Registry file (above) < registry index < the compacted topic, followed for the worker's life."""
-    loop = asyncio.get_running_loop()
-    delay = 0.5
-    while True:  # normalize waits for the registry: keep trying rather than die
-        try:
-            await loop.run_in_executor(None, ensure_topic, settings.kafka_bootstrap, settings.topic_customers,
-                                       settings.topic_partitions, settings.topic_replication)
-            await _load_registry_index()
-            break
-        except Exception as exc:  # noqa: BLE001 - broker or Elasticsearch not ready yet
-            log.warning("customer registry not ready; retrying", extra={"error": repr(exc)[:300], "retry_in_s": delay})
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
-    metrics.REGISTRY_LINKS.set(len(registry))
-    await follower.run()
+    """Registry file (pipeline/resources.py) < registry index < the compacted topic, followed for the worker's life."""
+    from core.kafka_admin import ensure_topics
 
+    async def attempt() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, ensure_topics, settings, ["account_links"])
+        await _load_registry_index()
 
-async def _dead_letter(event, reason: DeadLetterReason, detail: str, mention_id: str | None) -> None:
-    msg = event.message
-    letter = DeadLetter.build(stage="profile", reason=reason, detail=detail, original=msg.value or b"",
-                              received_at=datetime.now(timezone.utc), topic=msg.topic, partition=msg.partition,
-                              offset=msg.offset, key=msg.key, mention_id=mention_id)
-    metrics.STAGE_EVENTS.labels(stage="profile", outcome="dlq").inc()
-    log.warning("dead-lettered", extra={"stage": "profile", "reason": reason.value, "detail": detail[:200],
-                                        "mention_id": mention_id})
-    await topics.dlq.send(key=letter.id.encode(), value=letter.model_dump_json().encode())
+    # normalize waits for the registry: keep trying rather than die
+    await until_ready(attempt, what="customer registry", log=log)
+    metrics.REGISTRY_LINKS.set(len(resources.registry()))
+    await resources.follower().run()
 
 
 @dataclass
@@ -141,7 +96,7 @@ class _Customer:
     changed: bool = False
 
 
-@app.agent(enriched)
+@app.agent(topics.enriched_mentions)
 async def profile(stream):
     """mentions.enriched -> customer state -> mentions.classified (+ customer-profiles), a batch at a time.
 
@@ -151,15 +106,15 @@ async def profile(stream):
         started = time.perf_counter()
         rejects, folded, outs = _fold(events)
         for event, reason, detail, mention_id in rejects:
-            await _dead_letter(event, reason, detail, mention_id)
+            await dead_letter_event(event, "profile", reason, detail, mention_id)
         updated_at = datetime.now(timezone.utc).isoformat()
         for key, customer in folded.items():
             # also for a replay after a crash: the table already had the mention, but the profile document
             # sent for it may have been lost with the crash; resend it (an idempotent upsert)
-            doc = profile_document(customer.state, TRIAGE.history, name=customer.name, updated_at=updated_at)
-            await profiles.send(key=key, value=to_json(doc))  # pydantic's serialiser: several times json's speed
+            doc = profile_document(customer.state, resources.triage().history, name=customer.name, updated_at=updated_at)
+            await topics.customer_profiles.send(key=key, value=to_json(doc))  # pydantic's serialiser: several times json's speed
         for key, out in outs:
-            await topics.classified.send(key=key, value=out.model_dump_json(exclude_none=True).encode())
+            await topics.classified_mentions.send(key=key, value=out.model_dump_json(exclude_none=True).encode())
         metrics.STAGE_SECONDS.labels(stage="profile").observe(time.perf_counter() - started)
 
 
@@ -172,6 +127,7 @@ def _fold(events) -> tuple[list[tuple], dict[bytes, _Customer], list[tuple[bytes
     rejects: list[tuple] = []
     folded: dict[bytes, _Customer] = {}
     outs: list[tuple[bytes, ClassifiedMention]] = []
+    triage, links = resources.triage(), resources.registry().links
     for event in events:
         msg = event.message
         try:
@@ -182,12 +138,12 @@ def _fold(events) -> tuple[list[tuple], dict[bytes, _Customer], list[tuple[bytes
         key = msg.key or mention.customer_id.encode()
         try:
             customer = folded.get(key) or _load(key, event)
-            new_state, verdict, is_new = observe(customer.state, mention, TRIAGE)
-            out = finalize(mention, verdict, TRIAGE, ReplyBook.load(settings.replies_dir, mention.brand))
+            new_state, verdict, is_new = observe(customer.state, mention, triage)
+            out = finalize(mention, verdict, triage, ReplyBook.load(settings.replies_dir, mention.brand))
         except Exception as exc:  # noqa: BLE001 - one bad mention must not stop the customer's stream
             rejects.append((event, DeadLetterReason.processing_error, repr(exc), mention.id))
             continue
-        link = registry.links.get(mention.customer_key)
+        link = links.get(mention.customer_key)
         customer.event, customer.state, customer.name = event, new_state, link.name if link else None
         customer.changed = customer.changed or is_new
         folded[key] = customer
@@ -212,10 +168,10 @@ def _load(key: bytes, event) -> _Customer:
 
 def _save(key: bytes, state: CustomerState, name: str | None = None) -> dict:
     customers[key] = state.model_dump(mode="json")  # assigned back: the changelog records it
-    return profile_document(state, TRIAGE.history, name=name, updated_at=datetime.now(timezone.utc).isoformat())
+    return profile_document(state, resources.triage().history, name=name, updated_at=datetime.now(timezone.utc).isoformat())
 
 
-@app.agent(control)
+@app.agent(topics.customer_orders)
 async def customer_control(stream):
     """Erase a customer's state (and their linked accounts'), or move an account's history into
     the customer it was linked to later. One event at a time: it writes the table."""
@@ -226,60 +182,58 @@ async def customer_control(stream):
             body = json.loads(msg.value or b"{}")
             op = body.get("op", "erase")  # records from `luister forget` carry no op: they erase
         except ValueError as exc:
-            await _dead_letter(event, DeadLetterReason.malformed_json, str(exc), None)
+            await dead_letter_event(event, "customer_control", DeadLetterReason.malformed_json, str(exc), None)
             continue
         if not key:
             continue
         stored = customers.get(key)
+        registry = resources.registry()
         if op == "erase":
             linked = CustomerState.load(stored).accounts if stored else []
             if stored is not None:
                 del customers[key]
-            await profiles.send(key=key, value=None)  # tombstone: the profile document goes too
+            await topics.customer_profiles.send(key=key, value=None)  # tombstone: the profile document goes too
             for account in {*linked, *registry.accounts_of(key.decode())} - {key.decode()}:
-                await control_out.send(key=account.encode(), value=json.dumps({"op": "erase"}).encode())
+                await topics.customer_control.send(key=account.encode(), value=json.dumps({"op": "erase"}).encode())
                 if registry.links.get(account) and registry.links[account].customer_id == key.decode():
-                    await registry_topic.send(key=account.encode(), value=None)  # unlink: no personal data left
+                    await topics.account_links.send(key=account.encode(), value=None)  # unlink: no personal data left
             log.info("customer state erased", extra={"customer_id": key.decode(), "accounts": len(linked)})
         elif op == "move" and stored is not None and body.get("into") and body["into"].encode() != key:
             del customers[key]
-            await profiles.send(key=key, value=None)
-            await control_out.send(key=body["into"].encode(), value=json.dumps(
+            await topics.customer_profiles.send(key=key, value=None)
+            await topics.customer_control.send(key=body["into"].encode(), value=json.dumps(
                 {"op": "absorb", "from": key.decode(), "state": stored}).encode())
             log.info("customer history moved", extra={"from": key.decode(), "into": body["into"]})
         elif op == "absorb":
             moved = CustomerState.load(body["state"])
-            merged = merge_states(CustomerState.load(stored) if stored else None, moved, key.decode(), TRIAGE.history)
+            merged = merge_states(CustomerState.load(stored) if stored else None, moved, key.decode(),
+                                  resources.triage().history)
             link = registry.links.get(moved.customer_id)
             doc = _save(key, merged, link.name if link else None)
-            await profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
+            await topics.customer_profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
         metrics.STAGE_EVENTS.labels(stage="customer_control", outcome=op).inc()
 
 
 async def _customers_writer() -> BulkWriter:
     client = sink_client(settings.es_url, settings.es_request_timeout)
-    delay = settings.es_retry_initial_seconds
-    while True:
-        try:
-            if not await client.indices.exists(index=settings.es_customers_index):
-                await client.options(ignore_status=400).indices.create(
-                    index=settings.es_customers_index, mappings=customers_mapping(),
-                    settings={"number_of_shards": 1, "number_of_replicas": 0})
-            else:  # fields added since the index was made (additive changes only)
-                await client.indices.put_mapping(index=settings.es_customers_index,
-                                                 properties=customers_mapping()["properties"])
-            return BulkWriter(client, settings.es_customers_index, chunk_size=settings.es_bulk_size,
-                              max_chunk_bytes=settings.es_bulk_max_bytes,
-                              initial_backoff=settings.es_retry_initial_seconds,
-                              max_backoff=settings.es_retry_max_seconds)
-        except Exception as exc:  # noqa: BLE001 - not ready yet
-            log.warning("elasticsearch not ready for customer profiles; retrying",
-                        extra={"error": repr(exc)[:300], "retry_in_s": delay})
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, settings.es_retry_max_seconds)
+
+    async def attempt() -> BulkWriter:
+        if not await client.indices.exists(index=settings.es_customers_index):
+            await client.options(ignore_status=400).indices.create(
+                index=settings.es_customers_index, mappings=customers_mapping(),
+                settings={"number_of_shards": 1, "number_of_replicas": 0})
+        else:  # fields added since the index was made (additive changes only)
+            await client.indices.put_mapping(index=settings.es_customers_index,
+                                             properties=customers_mapping()["properties"])
+        return BulkWriter(client, settings.es_customers_index, chunk_size=settings.es_bulk_size,
+                          max_chunk_bytes=settings.es_bulk_max_bytes, initial_backoff=settings.es_retry_initial_seconds,
+                          max_backoff=settings.es_retry_max_seconds)
+
+    return await until_ready(attempt, what="elasticsearch for customer profiles", log=log,
+                             initial=settings.es_retry_initial_seconds, maximum=settings.es_retry_max_seconds)
 
 
-@app.agent(profiles)
+@app.agent(topics.customer_profiles)
 async def index_profiles(stream):
     """customer-profiles -> Elasticsearch customers index (_id = customer_id, the newest wins)."""
     writer = await _customers_writer()

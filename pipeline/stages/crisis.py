@@ -21,30 +21,21 @@ from aiokafka.partitioner import murmur2
 from prometheus_client import Counter, Gauge
 
 from pipeline import topics
-from pipeline.agents import _dead_letter_event
 from pipeline.app import app, settings
-from pipeline.batch_tables import as_current
-from pipeline.consumer import contiguous
 from pipeline.crisis.detect import BrandState, Detector, Facts
+from pipeline.dead_letters import dead_letter_event
+from pipeline.faust_compat import as_current
 from schemas import Alert, ClassifiedMention, DeadLetterReason
 
 log = logging.getLogger(__name__)
 
 cfg = settings.crisis
-_prefix = settings.topic_classified.rpartition(".")[0] or settings.topic_classified
-BY_BRAND_TOPIC = cfg.topic_by_brand or f"{_prefix}.by_brand"  # derived: a test's renamed topics never share it
-
-# internal=True: the worker creates it with the app's partition count
-by_brand = app.topic(BY_BRAND_TOPIC, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions,
-                     internal=True)
-contiguous([BY_BRAND_TOPIC])
-alerts_topic = app.topic(settings.topic_alerts, key_type=bytes, value_type=bytes, partitions=settings.topic_partitions)
 # key_type=bytes on the table itself: the store and the changelog recovery take their key codec from it
 # (raw), not from the schema; without it a restart fails to decode the recovered keys as JSON
 state_table = app.Table("crisis-state", default=None, partitions=settings.topic_partitions, use_partitioner=True,
                         key_type=bytes,
                         schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
-                        help="BrandState (pipeline/crisis/detect.py) per brand, JSON")
+                        help="BrandState (pipeline/crisis/state.py) per brand, JSON")
 
 ALERTS = Counter("luister_crisis_alerts_total", "Alert versions published", ["kind", "status"])
 MENTIONS = Counter("luister_crisis_mentions_total", "Mentions seen by crisis detection", ["outcome"])
@@ -84,12 +75,12 @@ async def _publish(alerts: list[Alert]) -> None:
         log.info("crisis alert", extra={"alert_id": alert.id, "status": alert.status.value, "kind": alert.kind.value,
                                         "brand": alert.brand, "topic": alert.topic, "severity": alert.severity,
                                         "stream_time": alert.updated_at.isoformat()})
-        await alerts_topic.send(key=alert.id.encode(), value=alert.model_dump_json().encode())
+        await topics.alerts.send(key=alert.id.encode(), value=alert.model_dump_json().encode())
 
 
 if cfg.enabled:
 
-    @app.agent(topics.classified)
+    @app.agent(topics.classified_mentions)
     async def crisis_rekey(stream):
         """mentions.classified -> by-brand topic, unchanged, with the brand as key.
 
@@ -103,9 +94,9 @@ if cfg.enabled:
                 except ValueError:  # the index agent dead-letters it with the reason
                     MENTIONS.labels(outcome="invalid").inc()
                     continue
-                await by_brand.send(key=mention.brand.encode(), value=event.message.value)
+                await topics.mentions_by_brand.send(key=mention.brand.encode(), value=event.message.value)
 
-    @app.agent(by_brand)
+    @app.agent(topics.mentions_by_brand)
     async def crisis_detect(stream):
         """by-brand topic -> windows and baselines in `crisis-state` -> alerts topic, a batch at a time.
 
@@ -198,7 +189,7 @@ async def _detect_one(event) -> list[Alert]:
             alerts = detector.observe(state, facts)
         except Exception as exc:  # noqa: BLE001 - a bug must not skip the mention silently
             MENTIONS.labels(outcome="failed").inc()
-            await _dead_letter_event(event, "crisis", DeadLetterReason.processing_error, repr(exc), mention.id)
+            await dead_letter_event(event, "crisis", DeadLetterReason.processing_error, repr(exc), mention.id)
             return []
         state.offset = msg.offset
         _store(key, state)

@@ -1,41 +1,47 @@
-"""Create Luister's topics (idempotent) and read topic sizes, with kafka-python."""
+"""Create Luister's topics from the catalogue (core/topics.py), idempotently, and read topics, with kafka-python."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from luister.config import Settings
+from core.settings import Settings
+from core.topics import TopicSpec, catalogue
 
 log = logging.getLogger(__name__)
 
-# the dead-letter topic is kept for a month: someone has to look at what landed there
-DLQ_RETENTION_MS = str(30 * 24 * 3600 * 1000)
-
 
 def topic_names(settings: Settings) -> list[str]:
-    return [settings.topic_raw, settings.topic_normalized, settings.topic_classified, settings.topic_dlq,
-            settings.topic_alerts]
+    """The topics that must exist before a worker starts (the worker creates the rest itself)."""
+    return [spec.name for spec in catalogue(settings).values() if not spec.worker_creates]
 
 
 def create_topics(settings: Settings) -> list[str]:
-    """Create missing topics; returns the names created."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="luister-admin")
+    """Create the missing topics of `topic_names` (idempotent); returns the names created."""
+    return ensure_topics(settings, [role for role, spec in catalogue(settings).items() if not spec.worker_creates])
+
+
+def ensure_topics(settings: Settings, roles: Iterable[str]) -> list[str]:
+    """Create the catalogue's topics of these roles (core/topics.py) where missing; returns the names created."""
+    specs = catalogue(settings)
+    return ensure(settings.kafka_bootstrap, [specs[role] for role in roles])
+
+
+def ensure(bootstrap: str, specs: Iterable[TopicSpec]) -> list[str]:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="luister-admin")
     try:
         existing = set(admin.list_topics())
-        wanted = []
-        for name in topic_names(settings):
-            if name in existing:
-                continue
-            configs = {"retention.ms": DLQ_RETENTION_MS} if name == settings.topic_dlq else {}
-            wanted.append(NewTopic(name, settings.topic_partitions, settings.topic_replication, topic_configs=configs))
         created = []
-        for topic in wanted:
+        for spec in specs:
+            if spec.name in existing:
+                continue
             try:
-                admin.create_topics([topic])
-                created.append(topic.name)
+                admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication,
+                                              topic_configs=dict(spec.configs))])
+                created.append(spec.name)
             except TopicAlreadyExistsError:
                 pass
         if created:

@@ -1,0 +1,82 @@
+"""index: mentions.classified -> Elasticsearch (the mention's monthly index), in bulk; offsets advance
+only after the write. A replay overwrites the same document (the id is the mention id)."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from core import metrics
+from core.retry import until_ready
+from pipeline import topics
+from pipeline.app import app, settings
+from pipeline.dead_letters import dead_letter_event
+from pipeline.trace import trace
+from schemas import ClassifiedMention, DeadLetterReason
+from sinks.elasticsearch import BulkWriter, ensure_index, sink_client
+from sinks.elasticsearch.lifecycle import monthly_router
+from sinks.elasticsearch.mapping import MAPPING_VERSION
+
+log = logging.getLogger(__name__)
+
+
+async def connect_elasticsearch() -> BulkWriter:
+    """Wait (with backoff) until Elasticsearch answers and the index exists."""
+    client = sink_client(settings.es_url, settings.es_request_timeout)
+
+    async def attempt() -> BulkWriter:
+        await ensure_index(client, settings.es_index_prefix, settings.es_refresh_interval)
+        metrics.set_dependency("elasticsearch", True)
+        # each mention goes to the index of its own month: a replay overwrites the same document
+        router = monthly_router(settings.es_index_prefix, MAPPING_VERSION)
+        return BulkWriter(client, router, chunk_size=settings.es_bulk_size, max_chunk_bytes=settings.es_bulk_max_bytes,
+                          initial_backoff=settings.es_retry_initial_seconds, max_backoff=settings.es_retry_max_seconds)
+
+    return await until_ready(attempt, what="elasticsearch", log=log, initial=settings.es_retry_initial_seconds,
+                             maximum=settings.es_retry_max_seconds,
+                             on_failure=lambda exc: metrics.set_dependency("elasticsearch", False),
+                             details=lambda: {"url": settings.es_url})
+
+
+def _documents(events: Sequence) -> tuple[list[tuple[str, dict]], dict[str, object], list[tuple[object, str]]]:
+    docs: list[tuple[str, dict]] = []
+    by_id: dict[str, object] = {}
+    bad: list[tuple[object, str]] = []
+    for event in events:
+        try:
+            mention = ClassifiedMention.model_validate_json(event.message.value)
+        except ValueError as exc:
+            bad.append((event, str(exc)))
+            continue
+        docs.append((mention.id, mention.model_dump(mode="json", exclude_none=True)))
+        by_id[mention.id] = event
+    return docs, by_id, bad
+
+
+@app.agent(topics.classified_mentions)
+async def index(stream):
+    """mentions.classified -> Elasticsearch, in bulk; offsets advance only after the write."""
+    writer = await connect_elasticsearch()
+    async for events in stream.take_events(settings.es_bulk_size, within=settings.es_sink_within_seconds):
+        started = time.perf_counter()
+        docs, by_id, bad = _documents(events)
+        for event, detail in bad:
+            await dead_letter_event(event, "index", DeadLetterReason.schema_violation, detail, None)
+        result = await writer.write(docs)
+        metrics.set_dependency("elasticsearch", True)
+        if settings.log_mentions:
+            rejected_ids = {r.doc_id for r in result.rejected}
+            for doc_id, _ in docs:
+                if doc_id not in rejected_ids:
+                    trace.info("indexed", extra={"stage": "index", "mention_id": doc_id})
+        for rejected in result.rejected:
+            await dead_letter_event(by_id[rejected.doc_id], "index", DeadLetterReason.rejected,
+                                    f"elasticsearch status {rejected.status}: {rejected.reason}", rejected.doc_id)
+        acked = datetime.now(timezone.utc)
+        for _, doc in docs:
+            if doc.get("ingested_at"):
+                metrics.PIPELINE_LATENCY.observe(
+                    max(0.0, (acked - datetime.fromisoformat(doc["ingested_at"])).total_seconds()))
+        metrics.STAGE_EVENTS.labels(stage="index", outcome="ok").inc(result.indexed)
+        metrics.STAGE_SECONDS.labels(stage="index").observe(time.perf_counter() - started)
