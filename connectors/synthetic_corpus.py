@@ -1,902 +1,84 @@
-"""Text material for the synthetic mention generator: plain data plus a few helpers.
+"""Text material for the synthetic mention generator: the YAML files in `synthetic_data/` plus a few helpers.
 
 Texts are built from templates with `{slot}` placeholders, filled recursively from
 common, per-sector and per-brand word lists, so a few hundred parts yield thousands of
 distinct posts. Slot modifiers: `{^x}` capitalises the first letter, `{!x}` shouts
 (upper case). All brands, people, places-in-URLs and handles are fictional.
-No I/O here: `connectors.synthetic` does the sampling and assembly.
+
+The data names below (`BRANDS`, `TEMPLATES`, ...) are read from the files on first use and
+cached (PEP 562 module `__getattr__`); each file's top-level keys are the names in lower case.
+No other I/O here: `connectors.synthetic` does the sampling and assembly.
 """
 from __future__ import annotations
 
 import random
 import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
 
 LANGS = ("nl", "en")
 TYPES = ("complaint", "question", "suggestion", "compliment", "other")
 
-# brand -> (sector, social handle). Fictional names only.
-BRANDS: dict[str, tuple[str, str]] = {
-    "Belnet": ("telecom", "Belnet"),
-    "PakjePost": ("parcel", "PakjePost"),
-    "Vliegwel": ("airline", "Vliegwel"),
-    "SpoorSnel": ("transport", "SpoorSnel"),
-    "StroomGoed": ("energy", "StroomGoed"),
-    "Bankier": ("bank", "BankierNL"),
-    "Zekerverzekerd": ("insurance", "Zekerverzekerd"),
-    "Winkelmand": ("retail", "Winkelmand"),
-    "Snelhap": ("food", "Snelhap"),
-}
+_FILES = ("brands", "common", "sectors", "templates", "personas", "burst", "decoration", "people")
+_PAIR_KEYED = ("TEMPLATES", "BURST", "DETAIL", "HASHTAGS")  # {a: {b: v}} in YAML, {(a, b): v} here
 
-# ---------------------------------------------------------------- common slots
-COMMON: dict[str, dict[str, list[str]]] = {
-    "nl": {
-        "dur": ["drie dagen", "twee weken", "een week", "5 dagen", "anderhalve week", "10 dagen",
-                "vier dagen", "bijna een maand", "twee dagen"],
-        "dur_short": ["ruim twee uur", "drie uur", "45 minuten", "anderhalf uur", "vier uur", "een uur"],
-        "since": ["sinds gisteren", "sinds vanochtend", "sinds maandag", "sinds het weekend",
-                  "sinds vorige week", "sinds 7 uur vanochtend", "sinds vannacht"],
-        "place": ["Utrecht", "Zwolle", "Amersfoort", "Groningen", "Eindhoven", "Leiden", "Nijmegen",
-                  "Den Bosch", "Almere", "Haarlem", "Tilburg", "Enschede", "Delft", "Breda", "Apeldoorn"],
-        "dest": ["Málaga", "Lissabon", "Barcelona", "Rome", "Istanbul", "Londen", "Kopenhagen",
-                 "Athene", "Dublin", "Nice"],
-        "staff": ["Sanne", "Mo", "Ruben", "Fatima", "Jeroen", "Lisa", "Daan", "Priya", "Kevin", "Noor", "Bas"],
-        "nth": ["derde", "vierde", "vijfde", "zoveelste", "tweede"],
-        "wait": ["45 minuten", "een uur", "drie kwartier", "ruim 50 minuten", "anderhalf uur"],
-        "weekno": ["3", "5", "7", "9", "12"],
-        "ticket": ["ZK-48213", "#771902", "CS-2209-17", "ticket 5531876", "dossier 88-41-2"],
-        "year": ["2009", "2013", "2016", "2011", "2019"],
-        "vent": ["Belachelijk.", "Echt bizar dit.", "Wat een aanfluiting.", "Ik word er zo moe van.",
-                 "Dit kan toch niet waar zijn.", "Schandalig gewoon.", "Hoe moeilijk kan het zijn?!",
-                 "Klantvriendelijk is anders.", "Ben er helemaal klaar mee.",
-                 "Zo ga je toch niet met klanten om.", "Pfff.", "Ongelofelijk.", "Dit is geen service meer."],
-        "pos": ["Top!", "Echt fijn.", "Zo hoort het.", "Chapeau!", "Dikke pluim.", "Hulde!",
-                "Blij mee.", "Petje af.", "Heel tevreden."],
-        "emo_neg": ["😡", "🙄", "🤬", "😤", "😩", "👎", "🤦‍♂️", "🤦‍♀️", "😒", "💩"],
-        "emo_pos": ["🙏", "💙", "👏", "😍", "🎉", "👍", "🙌", "😊", "❤️", "🥳"],
-        "emo_q": ["🤔", "🙏", "😅", "🤷"],
-        "emo_neu": ["📰", "👀", "😄", "🤷‍♂️", "😂"],
-    },
-    "en": {
-        "dur": ["three days", "two weeks", "a week", "5 days", "ten days", "four days",
-                "almost a month", "two days", "a week and a half"],
-        "dur_short": ["over two hours", "three hours", "45 minutes", "an hour and a half", "four hours", "an hour"],
-        "since": ["since yesterday", "since this morning", "since Monday", "since the weekend",
-                  "since last week", "since 7am", "since last night"],
-        "place": ["Utrecht", "Zwolle", "Amersfoort", "Groningen", "Eindhoven", "Leiden", "Nijmegen",
-                  "Den Bosch", "Almere", "Haarlem", "Tilburg", "Enschede", "Delft", "Breda", "Apeldoorn"],
-        "dest": ["Malaga", "Lisbon", "Barcelona", "Rome", "Istanbul", "London", "Copenhagen",
-                 "Athens", "Dublin", "Nice"],
-        "staff": ["Sanne", "Mo", "Ruben", "Fatima", "Jeroen", "Lisa", "Daan", "Priya", "Kevin", "Noor", "Bas"],
-        "nth": ["third", "fourth", "fifth", "umpteenth", "second"],
-        "wait": ["45 minutes", "an hour", "forty minutes", "over 50 minutes", "an hour and a half"],
-        "weekno": ["3", "5", "7", "9", "12"],
-        "ticket": ["ZK-48213", "#771902", "CS-2209-17", "ticket 5531876", "case 88-41-2"],
-        "year": ["2009", "2013", "2016", "2011", "2019"],
-        "vent": ["Ridiculous.", "Unbelievable.", "What a joke.", "I'm so tired of this.",
-                 "This can't be real.", "Shameful.", "How hard can it be?!", "Customer friendly, my foot.",
-                 "Completely done with this.", "That's no way to treat customers.", "Ugh.",
-                 "Absolutely pathetic.", "This isn't service anymore."],
-        "pos": ["Great!", "Really nice.", "That's how it's done.", "Chapeau!", "Top marks.", "Kudos!",
-                "Very happy.", "Hats off.", "Impressed."],
-        "emo_neg": ["😡", "🙄", "🤬", "😤", "😩", "👎", "🤦‍♂️", "🤦‍♀️", "😒", "💩"],
-        "emo_pos": ["🙏", "💙", "👏", "😍", "🎉", "👍", "🙌", "😊", "❤️", "🥳"],
-        "emo_q": ["🤔", "🙏", "😅", "🤷"],
-        "emo_neu": ["📰", "👀", "😄", "🤷‍♂️", "😂"],
-    },
-}
+# The data names and their types, for readers and type checkers (the values come from _load()).
+BRANDS: dict[str, tuple[str, str]]  # brand -> (sector, social handle)
+COMMON: dict[str, dict[str, list[str]]]  # lang -> slot -> words
+SECTORS: dict[str, dict[str, dict[str, list[str]]]]  # sector -> lang -> slot -> words
+TEMPLATES: dict[tuple[str, str], list[str]]  # (type, lang)
+CRITIC: dict[str, list[str]]
+CRITIC_OTHER: dict[str, list[str]]
+ANGRY: dict[str, list[str]]
+RESOLVED: dict[str, list[str]]
+AMBASSADOR: dict[str, list[str]]
+PRESS: dict[str, list[str]]
+NEWS_LEAD: dict[str, list[str]]
+BURST: dict[tuple[str, str], list[str]]  # (type, lang)
+DETAIL: dict[tuple[str, str], list[str]]  # (type, lang)
+STARS: dict[str, str]
+HASHTAGS: dict[tuple[str, str], list[str]]  # (mood, lang)
+CODESWITCH: dict[str, list[str]]
+FRIENDS: list[str]
+SLANG: dict[str, dict[str, str]]
+FORMAL_MARKERS: tuple[str, ...]
+FIRST: dict[str, list[str]]
+LAST: dict[str, list[str]]
+CRITIC_HANDLES: list[str]
+OUTLETS: dict[str, list[tuple[str, str]]]  # lang -> (display name, handle)
+_NAMES = frozenset(__annotations__)
 
-# ---------------------------------------------------------------- per-sector slots
-# issue: a complaint as a main clause/fragment; ask: a direct question without '?';
-# need: a noun phrase ("info about ..."); idea: a noun phrase; praise: a main clause;
-# fixed: what was resolved; news: a headline; service: singular noun for outages.
-SECTORS: dict[str, dict[str, dict[str, list[str]]]] = {
-    "telecom": {
-        "nl": {
-            "product": ["glasvezel", "het 5G-abonnement", "de nieuwe modem", "de app", "het tv-pakket"],
-            "issue": ["al {dur} geen internet", "mijn wifi valt elke 10 minuten weg", "{since} geen bereik in {place}",
-                      "de monteur is gewoon niet komen opdagen", "mijn factuur is ineens 30 euro hoger",
-                      "de modem knippert oranje en er gebeurt niks", "tv hapert de hele avond, niks te kijken",
-                      "deze maand twee keer afgeschreven"],
-            "ask": ["is er een storing in {place}", "hoe zeg ik mijn abonnement op",
-                    "wanneer komt de monteur nou eigenlijk",
-                    "kan ik mijn nummer meenemen naar een ander abonnement",
-                    "waarom is mijn factuur hoger dan vorige maand",
-                    "hoe reset ik de modem naar fabrieksinstellingen"],
-            "need": ["de storing in {place}", "overstappen naar glasvezel", "mijn openstaande factuur",
-                     "de status van mijn aansluiting", "het opzeggen van mijn contract"],
-            "idea": ["een sms als er een storing in je wijk is", "een live storingskaart in de app",
-                     "zelf je monteursafspraak kunnen verzetten", "een chat die ook in het weekend open is",
-                     "korting voor trouwe klanten in plaats van alleen voor nieuwe"],
-            "praise": ["de monteur was binnen een uur klaar", "{staff} van de chat had het in vijf minuten opgelost",
-                       "glasvezel doet precies wat beloofd is", "de nieuwe modem lag de volgende dag al op de mat",
-                       "de overstap ging zonder enig gedoe"],
-            "fixed": ["internet doet het weer", "het bereik is terug", "de factuur is rechtgezet",
-                      "de nieuwe modem werkt perfect"],
-            "news": ["{brand} verhoogt per 1 januari de abonnementsprijzen", "{brand} legt glasvezel aan in {place}",
-                     "{brand} stopt volgend jaar met het 3G-netwerk",
-                     "grote storing bij {brand} treft klanten in {place}"],
-            "service": ["internet", "het mobiele netwerk"],
-            "tag": ["#storing", "#glasvezel", "#internet"],
-        },
-        "en": {
-            "product": ["fibre", "the 5G plan", "the new router", "the app", "the TV package"],
-            "issue": ["no internet for {dur} now", "my wifi drops every ten minutes", "no signal in {place} {since}",
-                      "the engineer simply never showed up", "my bill is suddenly 30 euros higher",
-                      "the router is blinking orange and nothing works", "TV keeps freezing all evening",
-                      "charged twice this month"],
-            "ask": ["is there an outage in {place}", "how do I cancel my contract",
-                    "when is the engineer actually coming",
-                    "can I keep my number if I switch plans", "why is my bill higher than last month",
-                    "how do I factory reset the router"],
-            "need": ["the outage in {place}", "switching to fibre", "my outstanding invoice",
-                     "the status of my connection", "cancelling my contract"],
-            "idea": ["a text message when there's an outage in your area", "a live outage map in the app",
-                     "letting us reschedule engineer visits ourselves", "a live chat that's also open on weekends",
-                     "discounts for loyal customers, not just new ones"],
-            "praise": ["the engineer was done within an hour", "{staff} on the chat fixed it in five minutes",
-                       "fibre does exactly what was promised", "the new router arrived the very next day",
-                       "switching over was completely painless"],
-            "fixed": ["internet is back", "signal is back", "the bill has been corrected",
-                      "the new router works perfectly"],
-            "news": ["{brand} raises subscription prices from January 1", "{brand} rolls out fibre in {place}",
-                     "{brand} to switch off its 3G network next year",
-                     "major {brand} outage hits customers in {place}"],
-            "service": ["internet", "mobile data"],
-            "tag": ["#outage", "#fibre", "#internet"],
-        },
-    },
-    "parcel": {
-        "nl": {
-            "product": ["de track & trace", "de pakketautomaat", "de app", "het afhaalpunt"],
-            "issue": ["mijn pakket staat al {dur} op 'onderweg'",
-                      "bezorger zegt dat ik niet thuis was, ik zat gewoon thuis",
-                      "pakket afgeleverd op een adres waar ik niet woon",
-                      "doos kwam helemaal ingedeukt aan, inhoud kapot",
-                      "track & trace zegt bezorgd maar er is niks",
-                      "weer een briefje in de bus terwijl de bel het gewoon doet",
-                      "mijn pakket ligt {since} bij een afhaalpunt dat dicht is", "pakket gewoon over het hek gegooid"],
-            "ask": ["waar is mijn pakket", "kan mijn pakket ook bij de buren bezorgd worden",
-                    "hoe laat komt de bezorger vandaag ongeveer", "hoe stuur ik een pakket terug",
-                    "hoe lang blijft een pakket bij het afhaalpunt liggen", "kan ik een ander bezorgmoment kiezen"],
-            "need": ["mijn zoekgeraakte pakket", "het wijzigen van mijn bezorgadres", "de afhaalpunten in {place}",
-                     "een schadeclaim voor een kapot pakket"],
-            "idea": ["een tijdvak van een uur in plaats van de hele dag", "een foto bij elke bezorging",
-                     "een knop om aan te geven waar het pakket mag blijven", "meer pakketautomaten in {place}",
-                     "een melding als de bezorger twee adressen verderop is"],
-            "praise": ["de bezorger belde netjes aan en wachtte even", "pakket was binnen een dag uit Duitsland hier",
-                       "{staff} van de klantenservice heeft mijn zoekgeraakte pakket teruggevonden",
-                       "de pakketautomaat om de hoek is echt ideaal", "zelfs op zondag bezorgd, super"],
-            "fixed": ["mijn pakket is alsnog bezorgd", "de schadeclaim is al uitbetaald",
-                      "het pakket is teruggevonden"],
-            "news": ["{brand} zoekt duizenden extra bezorgers voor de feestdagen",
-                     "{brand} opent 200 nieuwe pakketautomaten",
-                     "{brand} gaat ook op zondag bezorgen", "{brand} verhoogt de tarieven voor brievenbuspakjes"],
-            "service": ["track & trace", "de bezorging"],
-            "tag": ["#pakket", "#bezorging", "#trackandtrace"],
-        },
-        "en": {
-            "product": ["tracking", "the parcel locker", "the app", "the pickup point"],
-            "issue": ["my parcel has been 'in transit' for {dur}", "driver says I wasn't home, I was literally home",
-                      "parcel delivered to an address I don't live at",
-                      "box arrived completely crushed, contents broken",
-                      "tracking says delivered but there's nothing here",
-                      "another card through the door while the doorbell works fine",
-                      "my parcel has been sitting at a closed pickup point {since}",
-                      "parcel just thrown over the fence"],
-            "ask": ["where is my parcel", "can my parcel be left with a neighbour",
-                    "roughly what time will the driver come today",
-                    "how do I send a parcel back", "how long does a parcel stay at the pickup point",
-                    "can I pick a different delivery slot"],
-            "need": ["my missing parcel", "changing my delivery address", "pickup points in {place}",
-                     "a damage claim for a broken parcel"],
-            "idea": ["a one hour delivery window instead of all day", "a photo with every delivery",
-                     "a button to say where the parcel can be left", "more parcel lockers in {place}",
-                     "a notification when the driver is two stops away"],
-            "praise": ["the driver rang the bell and actually waited", "my parcel got here from Germany in one day",
-                       "{staff} from customer service tracked down my missing parcel",
-                       "the parcel locker around the corner is brilliant", "they delivered even on a Sunday"],
-            "fixed": ["my parcel finally arrived", "the damage claim is already paid out", "the parcel has been found"],
-            "news": ["{brand} hiring thousands of extra drivers for the holidays",
-                     "{brand} opens 200 new parcel lockers",
-                     "{brand} starts Sunday deliveries", "{brand} raises prices for letterbox parcels"],
-            "service": ["tracking", "delivery"],
-            "tag": ["#parcel", "#delivery", "#tracking"],
-        },
-    },
-    "airline": {
-        "nl": {
-            "product": ["online inchecken", "de app", "de lounge", "het Plus-lidmaatschap"],
-            "issue": ["vlucht naar {dest} {dur_short} vertraagd en niemand vertelt iets",
-                      "mijn koffer is niet aangekomen in {dest}",
-                      "vlucht last minute geannuleerd, geen hotel geregeld", "inchecken via de app lukt {since} niet",
-                      "betaald voor extra beenruimte, zit naast de wc",
-                      "al {dur} wachten op compensatie voor de annulering",
-                      "gate drie keer gewijzigd, vlucht gemist", "koffer kwam terug met een kapot wiel"],
-            "ask": ["mag er een powerbank in de handbagage",
-                    "wanneer krijg ik mijn geld terug voor de geannuleerde vlucht",
-                    "kan ik mijn stoel nog wijzigen na het inchecken",
-                    "hoe vraag ik compensatie aan voor mijn vertraagde vlucht",
-                    "hoeveel kilo mag mijn handbagage wegen", "waar meld ik mijn vermiste koffer"],
-            "need": ["mijn vermiste koffer", "compensatie voor de vlucht naar {dest}", "de handbagageregels",
-                     "omboeken van mijn vlucht naar {dest}"],
-            "idea": ["pushberichten bij een gatewijziging", "een teller met je compensatie in de app",
-                     "gratis water aan boord bij lange vertragingen",
-                     "eerlijke info over hoe lang een vertraging duurt",
-                     "een aparte rij voor gezinnen met kleine kinderen"],
-            "praise": ["de crew op de vlucht naar {dest} was super vriendelijk",
-                       "mijn koffer werd binnen een dag thuisbezorgd",
-                       "de compensatie stond binnen een week op mijn rekening",
-                       "omboeken ging in twee minuten via de app",
-                       "de piloot hield ons keurig op de hoogte tijdens de vertraging"],
-            "fixed": ["mijn koffer is thuisbezorgd", "de compensatie is binnen",
-                      "ik ben omgeboekt op de volgende vlucht"],
-            "news": ["{brand} start nieuwe route naar {dest}",
-                     "{brand} schrapt tientallen vluchten door personeelstekort",
-                     "{brand} rekent voortaan extra voor handbagage",
-                     "{brand} vervangt vloot door zuinigere toestellen"],
-            "service": ["inchecken", "de app"],
-            "tag": ["#vertraging", "#vlucht", "#schiphol"],
-        },
-        "en": {
-            "product": ["online check-in", "the app", "the lounge", "the Plus membership"],
-            "issue": ["flight to {dest} delayed {dur_short} and nobody tells us anything",
-                      "my suitcase never made it to {dest}",
-                      "flight cancelled last minute, no hotel arranged", "app check-in hasn't worked {since}",
-                      "paid for extra legroom, seated next to the toilet",
-                      "waiting {dur} for compensation on a cancelled flight",
-                      "gate changed three times, missed my flight", "suitcase came back with a broken wheel"],
-            "ask": ["can I take a power bank in my hand luggage",
-                    "when do I get my money back for the cancelled flight",
-                    "can I still change my seat after check-in", "how do I claim compensation for my delayed flight",
-                    "how heavy can my hand luggage be", "where do I report my missing suitcase"],
-            "need": ["my missing suitcase", "compensation for the flight to {dest}", "the hand luggage rules",
-                     "rebooking my flight to {dest}"],
-            "idea": ["push notifications for gate changes", "a compensation tracker in the app",
-                     "free water on board during long delays", "honest info on how long a delay will take",
-                     "a separate queue for families with small kids"],
-            "praise": ["the crew on the flight to {dest} was super friendly",
-                       "my suitcase was delivered home within a day",
-                       "compensation was in my account within a week", "rebooking took two minutes in the app",
-                       "the pilot kept us nicely updated during the delay"],
-            "fixed": ["my suitcase was delivered home", "the compensation came through",
-                      "I got rebooked on the next flight"],
-            "news": ["{brand} launches new route to {dest}", "{brand} cancels dozens of flights over staff shortages",
-                     "{brand} to charge extra for hand luggage", "{brand} replaces fleet with more efficient aircraft"],
-            "service": ["check-in", "the app"],
-            "tag": ["#delayed", "#flight", "#travel"],
-        },
-    },
-    "transport": {
-        "nl": {
-            "product": ["de reisplanner", "de ov-chipkaart", "het studentenabonnement", "de stiltecoupé"],
-            "issue": ["trein naar {place} weer uitgevallen", "{dur_short} vertraging en geen enkele omroep",
-                      "trein zo vol dat ik op het balkon sta", "ov-chipkaart twee keer afgeschreven",
-                      "de airco in de trein staat op sauna-stand", "weer een bus die gewoon voorbijrijdt",
-                      "de reisplanner zegt iets anders dan de borden op het perron",
-                      "geen werkende wc in een trein van anderhalf uur"],
-            "ask": ["rijdt de trein naar {place} vanavond nog", "hoe krijg ik mijn geld terug bij vertraging",
-                    "waarom staat er geen trein op het bord", "mag mijn fiets mee in de trein tijdens de spits",
-                    "hoe vraag ik een vergeten check-out terug", "rijden er vervangende bussen naar {place}"],
-            "need": ["geld terug bij vertraging", "het busvervoer naar {place}", "het studentenabonnement",
-                     "een vergeten check-out"],
-            "idea": ["meer treinstellen in de spits richting {place}", "live bezetting per rijtuig in de app",
-                     "stopcontacten in elke trein", "een stiltecoupé die ook echt stil is",
-                     "automatisch geld terug bij vertraging"],
-            "praise": ["de conducteur hielp een oudere meneer super vriendelijk met zijn koffer",
-                       "de trein reed deze hele week precies op tijd",
-                       "de app waarschuwde me op tijd voor de omleiding",
-                       "geld terug bij vertraging ging vanzelf", "{staff} op het station wees me netjes de weg"],
-            "fixed": ["mijn geld is teruggestort", "de trein rijdt weer", "de dubbele afschrijving is teruggedraaid"],
-            "news": ["{brand} zet extra treinen in richting {place}", "{brand} verhoogt tarieven met vier procent",
-                     "werkzaamheden bij {place}: {brand} zet in het weekend bussen in",
-                     "{brand} test nieuwe treinen op het traject naar {place}"],
-            "service": ["de reisplanner", "het treinverkeer"],
-            "tag": ["#vertraging", "#ov", "#trein"],
-        },
-        "en": {
-            "product": ["the journey planner", "the transit card", "the student pass", "the quiet carriage"],
-            "issue": ["train to {place} cancelled again", "{dur_short} delay and not a single announcement",
-                      "train so packed I'm standing in the vestibule", "transit card charged twice",
-                      "the AC on the train is set to sauna mode", "another bus that just drives past the stop",
-                      "the journey planner says something different from the boards on the platform",
-                      "no working toilet on a ninety minute train ride"],
-            "ask": ["is the train to {place} still running tonight", "how do I get a refund for a delay",
-                    "why is there no train on the board", "can I take my bike on the train during rush hour",
-                    "how do I claim back a missed check-out", "are there replacement buses to {place}"],
-            "need": ["delay refunds", "the replacement buses to {place}", "the student pass", "a missed check-out"],
-            "idea": ["more carriages at rush hour towards {place}", "live crowding per carriage in the app",
-                     "power sockets on every train", "a quiet carriage that's actually quiet",
-                     "automatic refunds for delays"],
-            "praise": ["the conductor was super kind helping an elderly man with his suitcase",
-                       "the train was exactly on time all week", "the app warned me about the diversion in time",
-                       "the delay refund went through automatically",
-                       "{staff} at the station kindly showed me the way"],
-            "fixed": ["my refund has come through", "trains are running again", "the double charge was reversed"],
-            "news": ["{brand} adds extra trains towards {place}", "{brand} raises fares by four percent",
-                     "works near {place}: {brand} runs buses at the weekend",
-                     "{brand} tests new trains on the {place} line"],
-            "service": ["the journey planner", "the train service"],
-            "tag": ["#delays", "#commute", "#trains"],
-        },
-    },
-    "energy": {
-        "nl": {
-            "product": ["het vaste contract", "de slimme meter", "de app", "de terugleververgoeding"],
-            "issue": ["mijn voorschot is zomaar verdubbeld", "{since} geen stroom in de hele straat",
-                      "al {dur} wachten op mijn jaarafrekening",
-                      "teruglevering van mijn zonnepanelen wordt niet verrekend",
-                      "meterstanden kloppen niet, ik betaal voor de buren",
-                      "klantenservice zegt elke keer iets anders over mijn contract",
-                      "slimme meter geeft {since} niks meer door",
-                      "opzegging niet verwerkt en nog steeds afgeschreven"],
-            "ask": ["hoe geef ik mijn meterstanden door", "wanneer krijg ik mijn jaarafrekening",
-                    "hoe werkt de terugleververgoeding voor zonnepanelen", "kan ik mijn maandbedrag zelf aanpassen",
-                    "is er een stroomstoring in {place}", "wat kost overstappen naar een vast contract"],
-            "need": ["mijn jaarafrekening", "de terugleververgoeding", "de stroomstoring in {place}",
-                     "overstappen naar een vast contract"],
-            "idea": ["een jaarafrekening zonder vakjargon", "een melding als je verbruik ineens piekt",
-                     "meterstanden doorgeven met een foto", "uurprijzen in de app",
-                     "een vergelijking met vergelijkbare huishoudens"],
-            "praise": ["de jaarafrekening was eindelijk eens duidelijk",
-                       "{staff} heeft mijn voorschot in één telefoontje goed gezet",
-                       "de overstap ging helemaal vanzelf", "de monteur was binnen een uur bij de storing",
-                       "het verbruiksoverzicht in de app is echt handig"],
-            "fixed": ["mijn voorschot is verlaagd", "de stroom is er weer", "de terugbetaling staat op mijn rekening"],
-            "news": ["{brand} verlaagt de vaste leveringskosten", "{brand} stopt met salderen voor nieuwe klanten",
-                     "{brand} investeert in windpark bij {place}",
-                     "{brand} stuurt duizenden klanten een foute jaarafrekening"],
-            "service": ["de stroom", "de app"],
-            "tag": ["#energie", "#stroomstoring", "#energierekening"],
-        },
-        "en": {
-            "product": ["the fixed-rate contract", "the smart meter", "the app", "the solar feed-in tariff"],
-            "issue": ["my monthly payment just doubled out of nowhere", "no power in the whole street {since}",
-                      "waiting {dur} for my annual statement", "solar panel feed-in isn't being credited",
-                      "meter readings are wrong, I'm paying for the neighbours",
-                      "customer service tells me something different about my contract every time",
-                      "smart meter hasn't sent anything {since}", "cancellation not processed and still being charged"],
-            "ask": ["how do I submit my meter readings", "when will I get my annual statement",
-                    "how does the feed-in tariff for solar panels work", "can I change my monthly payment myself",
-                    "is there a power cut in {place}", "what does switching to a fixed contract cost"],
-            "need": ["my annual statement", "the feed-in tariff", "the power cut in {place}",
-                     "switching to a fixed contract"],
-            "idea": ["an annual statement without jargon", "an alert when your usage suddenly spikes",
-                     "submitting meter readings with a photo", "hourly prices in the app",
-                     "a comparison with similar households"],
-            "praise": ["the annual statement was finally clear", "{staff} fixed my monthly payment in one call",
-                       "switching happened completely automatically",
-                       "the engineer arrived within an hour for the outage",
-                       "the usage overview in the app is really handy"],
-            "fixed": ["my monthly payment has been lowered", "power is back", "the refund is in my account"],
-            "news": ["{brand} cuts standing charges", "{brand} ends net metering for new customers",
-                     "{brand} invests in wind farm near {place}",
-                     "{brand} sends thousands of customers a wrong annual bill"],
-            "service": ["the power", "the app"],
-            "tag": ["#energy", "#powercut", "#energybill"],
-        },
-    },
-    "bank": {
-        "nl": {
-            "product": ["de app", "internetbankieren", "de creditcard", "de spaarrekening"],
-            "issue": ["de app logt me elke keer uit", "pinpas geweigerd bij de kassa terwijl er genoeg op staat",
-                      "{since} kan ik niet inloggen bij internetbankieren",
-                      "een betaling van 250 euro is gewoon verdwenen",
-                      "al {dur} wachten op een nieuwe pinpas",
-                      "weer een phishingmail namens {brand} en niemand reageert op mijn melding",
-                      "rekening geblokkeerd zonder enige uitleg", "rente op mijn spaarrekening is alweer verlaagd"],
-            "ask": ["hoe zet ik een betaalverzoek klaar", "waarom is mijn pas geblokkeerd",
-                    "hoe verhoog ik mijn daglimiet",
-                    "is deze sms echt van {brand}", "hoe lang duurt een overboeking naar een andere bank",
-                    "kan ik mijn rekening ook online openen"],
-            "need": ["mijn geblokkeerde rekening", "een verdachte sms", "het verhogen van mijn daglimiet",
-                     "een afspraak over mijn hypotheek"],
-            "idea": ["een pauzeknop voor je pinpas in de app", "een waarschuwing bij betalingen naar nieuwe rekeningen",
-                     "spaardoelen die je met anderen kunt delen", "de app ook in het Engels",
-                     "een chatbot die je echt doorverbindt met een mens"],
-            "praise": ["de fraudeafdeling belde me binnen tien minuten",
-                       "de nieuwe pinpas was binnen twee dagen in huis",
-                       "{staff} heeft mijn verdachte transactie direct teruggedraaid",
-                       "de nieuwe app is veel overzichtelijker",
-                       "de hypotheekadviseur nam echt de tijd"],
-            "fixed": ["mijn rekening is weer vrijgegeven", "het bedrag is teruggestort", "inloggen werkt weer"],
-            "news": ["{brand} verhoogt de spaarrente", "{brand} sluit tientallen kantoren, ook in {place}",
-                     "storing bij {brand}: betalen lukt niet", "{brand} waarschuwt voor nieuwe golf phishing-sms'jes"],
-            "service": ["internetbankieren", "pinnen"],
-            "tag": ["#bank", "#phishing", "#storing"],
-        },
-        "en": {
-            "product": ["the app", "online banking", "the credit card", "the savings account"],
-            "issue": ["the app keeps logging me out", "card declined at the till with plenty of money on it",
-                      "can't log in to online banking {since}", "a 250 euro payment just vanished",
-                      "waiting {dur} for a new debit card",
-                      "another phishing mail pretending to be {brand} and nobody responds to my report",
-                      "account blocked without any explanation", "interest on my savings cut yet again"],
-            "ask": ["how do I set up a payment request", "why is my card blocked", "how do I raise my daily limit",
-                    "is this text message really from {brand}", "how long does a transfer to another bank take",
-                    "can I open an account online"],
-            "need": ["my blocked account", "a suspicious text message", "raising my daily limit",
-                     "a mortgage appointment"],
-            "idea": ["a pause button for your card in the app", "a warning when paying a new account",
-                     "savings goals you can share with others", "the app in English too",
-                     "a chatbot that actually hands you over to a human"],
-            "praise": ["the fraud team called me within ten minutes", "the new card arrived within two days",
-                       "{staff} reversed my suspicious transaction right away", "the new app is much clearer",
-                       "the mortgage adviser really took her time"],
-            "fixed": ["my account is unblocked", "the money has been refunded", "login works again"],
-            "news": ["{brand} raises savings rates", "{brand} closes dozens of branches, including {place}",
-                     "{brand} outage: card payments failing", "{brand} warns of new wave of phishing texts"],
-            "service": ["online banking", "card payment"],
-            "tag": ["#banking", "#phishing", "#outage"],
-        },
-    },
-    "insurance": {
-        "nl": {
-            "product": ["de inboedelverzekering", "de autoverzekering", "de reisverzekering", "de zorgpolis"],
-            "issue": ["mijn schadeclaim ligt al {dur} stil", "claim afgewezen met een standaardmailtje",
-                      "premie met 18 procent verhoogd zonder uitleg", "niemand neemt op bij de schadeafdeling",
-                      "de expert is al twee keer niet komen opdagen", "polis opgezegd en toch weer premie afgeschreven",
-                      "{since} geen reactie op mijn declaratie", "de vergoeding dekt nog niet de helft van de schade"],
-            "ask": ["valt waterschade door een lekkende wasmachine onder mijn inboedelverzekering",
-                    "hoe meld ik autoschade",
-                    "wanneer wordt mijn declaratie uitbetaald", "kan ik een reisverzekering per dag afsluiten",
-                    "hoe zeg ik mijn polis op", "is mijn fiets ook verzekerd als hij buiten staat"],
-            "need": ["mijn openstaande schadeclaim", "de dekking van mijn reisverzekering",
-                     "het opzeggen van mijn polis",
-                     "de premiewijziging"],
-            "idea": ["schade melden met alleen een paar foto's", "een statusbalk bij je claim",
-                     "premiekorting als je schadevrij rijdt", "een overzicht van al je polissen op één pagina",
-                     "terugbellen in plaats van eindeloos in de wacht"],
-            "praise": ["mijn claim was binnen drie dagen uitbetaald", "{staff} dacht echt met me mee na de inbraak",
-                       "de expert was vriendelijk en snel", "schade melden via de app was een fluitje van een cent",
-                       "ze regelden meteen vervangend vervoer"],
-            "fixed": ["mijn claim is alsnog goedgekeurd", "de premie is gecorrigeerd", "de vergoeding staat erop"],
-            "news": ["{brand} verhoogt premies voor de autoverzekering",
-                     "{brand} keert miljoenen uit na hagelstorm bij {place}",
-                     "{brand} laat claims voortaan automatisch beoordelen",
-                     "toezichthouder onderzoekt claimafhandeling {brand}"],
-            "service": ["de schadeafdeling", "de app"],
-            "tag": ["#verzekering", "#schade", "#claim"],
-        },
-        "en": {
-            "product": ["the contents insurance", "the car insurance", "the travel insurance", "the health plan"],
-            "issue": ["my damage claim has been stuck for {dur}", "claim rejected with a canned email",
-                      "premium up 18 percent without explanation", "nobody answers at the claims department",
-                      "the assessor failed to show up twice", "cancelled my policy and still got charged",
-                      "no response to my expense claim {since}", "the payout doesn't cover even half the damage"],
-            "ask": ["does my contents insurance cover water damage from a leaking washing machine",
-                    "how do I report car damage",
-                    "when will my claim be paid", "can I buy travel insurance per day", "how do I cancel my policy",
-                    "is my bike covered when it's parked outside"],
-            "need": ["my open damage claim", "the cover of my travel insurance", "cancelling my policy",
-                     "the premium change"],
-            "idea": ["reporting damage with just a few photos", "a progress bar on your claim",
-                     "a discount for claim-free drivers", "an overview of all your policies on one page",
-                     "call-backs instead of endless hold music"],
-            "praise": ["my claim was paid within three days", "{staff} really went the extra mile after the burglary",
-                       "the assessor was friendly and quick", "reporting damage in the app was a breeze",
-                       "they arranged a replacement car straight away"],
-            "fixed": ["my claim was approved after all", "the premium has been corrected", "the payout is in"],
-            "news": ["{brand} raises car insurance premiums", "{brand} pays out millions after hailstorm near {place}",
-                     "{brand} to assess claims automatically", "regulator looks into {brand} claims handling"],
-            "service": ["the claims line", "the app"],
-            "tag": ["#insurance", "#claims", "#damage"],
-        },
-    },
-    "retail": {
-        "nl": {
-            "product": ["de webshop", "de klantenkaart", "de cadeaubon", "de app"],
-            "issue": ["bestelling staat al {dur} op 'in behandeling'", "verkeerde maat gestuurd, alweer",
-                      "retour al {dur} onderweg en nog geen geld terug", "kortingscode werkt niet bij het afrekenen",
-                      "product was al kapot bij aankomst", "artikel stond op voorraad maar is nu ineens geannuleerd",
-                      "{since} kan ik niet afrekenen in de webshop", "de klantenservice sluit mijn chat gewoon af"],
-            "ask": ["hoe lang duurt een retour", "kan ik mijn bestelling nog annuleren", "is deze jas er ook in maat L",
-                    "wanneer is de wasmachine weer op voorraad", "kan ik ook afhalen in de winkel in {place}",
-                    "hoe gebruik ik mijn cadeaubon online"],
-            "need": ["mijn retour", "de voorraad in de winkel in {place}", "een cadeaubon die niet werkt",
-                     "de garantie op mijn stofzuiger"],
-            "idea": ["een filter op duurzame producten", "gratis retourneren in de winkel",
-                     "reviews met foto's van klanten",
-                     "een melding als iets weer op voorraad is", "minder plastic in de verpakking"],
-            "praise": ["mijn bestelling was binnen een dag in huis",
-                       "retour ging supersnel, geld binnen twee dagen terug",
-                       "{staff} in de winkel in {place} heeft me echt goed geholpen", "de nieuwe app werkt heel fijn",
-                       "de verpakking was eindelijk eens zonder plastic"],
-            "fixed": ["mijn geld is teruggestort", "de juiste maat is onderweg", "de bestelling is alsnog verzonden"],
-            "news": ["{brand} opent nieuwe winkel in {place}", "{brand} stopt met gratis verzending onder 20 euro",
-                     "{brand} roept waterkokers terug wegens brandgevaar",
-                     "{brand} meldt recordomzet rond Black Friday"],
-            "service": ["de webshop", "afrekenen"],
-            "tag": ["#webshop", "#retour", "#bestelling"],
-        },
-        "en": {
-            "product": ["the webshop", "the loyalty card", "the gift card", "the app"],
-            "issue": ["order stuck on 'processing' for {dur}", "wrong size sent, again",
-                      "return sent {dur} ago and still no refund", "discount code doesn't work at checkout",
-                      "product arrived already broken", "item was in stock and now suddenly cancelled",
-                      "can't check out in the webshop {since}", "customer service just closes my chat"],
-            "ask": ["how long does a return take", "can I still cancel my order", "do you have this jacket in size L",
-                    "when will the washing machine be back in stock", "can I collect in the {place} store",
-                    "how do I use my gift card online"],
-            "need": ["my return", "stock in the {place} store", "a gift card that doesn't work",
-                     "the warranty on my vacuum cleaner"],
-            "idea": ["a filter for sustainable products", "free returns in store", "reviews with customer photos",
-                     "an alert when something is back in stock", "less plastic in the packaging"],
-            "praise": ["my order arrived within a day", "the return was super quick, refund in two days",
-                       "{staff} at the {place} store was really helpful", "the new app works really well",
-                       "the packaging was finally plastic free"],
-            "fixed": ["my refund came through", "the right size is on its way", "the order has shipped after all"],
-            "news": ["{brand} opens new store in {place}", "{brand} ends free shipping under 20 euros",
-                     "{brand} recalls kettles over fire risk", "{brand} reports record Black Friday sales"],
-            "service": ["the webshop", "checkout"],
-            "tag": ["#onlineshopping", "#returns", "#order"],
-        },
-    },
-    "food": {
-        "nl": {
-            "product": ["de app", "het bezorgabonnement", "de groepsbestelling", "de fooi-knop"],
-            "issue": ["eten kwam na {dur_short} ijskoud aan", "helft van mijn bestelling ontbrak",
-                      "bestelling nooit aangekomen maar wel afgeschreven", "bezorgkosten ineens verdubbeld",
-                      "verkeerde bestelling gekregen, ik ben vegetariër", "app crasht bij het betalen",
-                      "terugbetaling staat al {dur} op 'in behandeling'",
-                      "bezorger stond bij het verkeerde huisnummer en reed weer weg"],
-            "ask": ["kan ik mijn bestelling nog wijzigen", "waarom is de bezorgtijd ineens een uur",
-                    "hoe krijg ik geld terug voor een ontbrekend gerecht", "bezorgen jullie ook in {place}",
-                    "kan ik achteraf nog een fooi geven", "waar vul ik mijn allergieën in"],
-            "need": ["mijn ontbrekende bestelling", "geld terug voor mijn koude pizza", "bezorging in {place}",
-                     "allergeneninformatie"],
-            "idea": ["een filter op allergieën", "de bezorger live op de kaart", "een optie om bestek weg te laten",
-                     "korting bij lange wachttijden", "een groepsbestelling waarbij iedereen zelf betaalt"],
-            "praise": ["het eten was binnen twintig minuten hier en nog gloeiend heet",
-                       "de bezorger stond in de stromende regen en was nog vrolijk ook",
-                       "de ontbrekende friet werd meteen terugbetaald", "{staff} van de support reageerde super snel",
-                       "de nieuwe groepsbestelling is echt handig"],
-            "fixed": ["ik heb mijn geld terug", "de bestelling is alsnog gebracht", "de app werkt weer"],
-            "news": ["{brand} gaat ook bezorgen in {place}", "{brand} verhoogt de bezorgkosten",
-                     "bezorgers van {brand} leggen het werk neer", "{brand} begint abonnement met gratis bezorging"],
-            "service": ["de app", "de bezorging"],
-            "tag": ["#eten", "#bezorging", "#honger"],
-        },
-        "en": {
-            "product": ["the app", "the delivery subscription", "group ordering", "the tip button"],
-            "issue": ["food arrived ice cold after {dur_short}", "half my order was missing",
-                      "order never arrived but I was charged", "delivery fees suddenly doubled",
-                      "got the wrong order, I'm vegetarian", "app crashes at payment",
-                      "refund 'in progress' for {dur}", "driver went to the wrong house number and left"],
-            "ask": ["can I still change my order", "why is the delivery time suddenly an hour",
-                    "how do I get a refund for a missing item", "do you deliver in {place}",
-                    "can I add a tip afterwards", "where do I enter my allergies"],
-            "need": ["my missing order", "a refund for my cold pizza", "delivery in {place}", "allergen information"],
-            "idea": ["an allergy filter", "live driver tracking on the map", "an option to skip cutlery",
-                     "a discount when waiting times are long", "group orders where everyone pays their own share"],
-            "praise": ["food was here in twenty minutes and still piping hot",
-                       "the driver stood in pouring rain and was still cheerful",
-                       "the missing fries were refunded straight away", "{staff} from support replied super fast",
-                       "the new group ordering is really handy"],
-            "fixed": ["I got my money back", "the order was brought after all", "the app works again"],
-            "news": ["{brand} starts delivering in {place}", "{brand} raises delivery fees",
-                     "{brand} riders go on strike", "{brand} launches subscription with free delivery"],
-            "service": ["the app", "delivery"],
-            "tag": ["#food", "#delivery", "#hangry"],
-        },
-    },
-}
 
-# ---------------------------------------------------------------- templates per type
-TEMPLATES: dict[tuple[str, str], list[str]] = {
-    ("complaint", "nl"): [
-        "{b} {issue}. {vent}", "{b} {issue} {emo_neg}", "Hee {b}, {issue}. Gaat daar nog iets aan gebeuren?",
-        # polite complaints: no shouting, still a complaint
-        "Beste {b}, ik wil u er graag op attenderen dat er iets misgaat: {issue}. Ik vertrouw erop dat u dit oplost.",
-        "Geachte {brand}, helaas moet ik een klacht indienen. {^issue}. Ik verzoek u vriendelijk dit te herstellen.",
-        "Sorry dat ik zeur {b}, maar {issue}. Zou fijn zijn als iemand even kijkt.",
-        "Vriendelijk verzoek aan {b}: kijk eens naar uw klantenservice. {^issue} en ik hoor niets terug.",
-        # sarcasm
-        "Dus {issue}. Dankjewel {b} {emo_neg}", "Wat een topbedrijf is {b} toch. {^issue}. 👏👏",
-        "Geweldig hoor {b}, {issue}. Echt fantastische service 🙃",
-        "Nou {b}, {issue} en niemand neemt op. {vent}",
-        "{^issue}. En dan nog {wait} in de wacht bij de klantenservice van {brand}. {vent}",
-        "Waarom moet het bij {b} altijd zo moeizaam?! {^issue}.", "Jongens {b}... {issue}. Echt niet normaal",
-        "ff klagen: {b} {issue} {emo_neg}", "{wait} aan de lijn gehangen bij {b} en nog steeds: {issue}. {vent}",
-        "{^issue}. Drie keer gemaild, geen reactie. 1 ster is nog te veel voor {brand}.",
-        "Is het nou echt zo moeilijk {b}? {^issue}.", "Eerlijk {b}, {issue}. Los het op.",
-        "Customer service van {brand} is echt a joke. {^issue}.", "{b} {issue}. Niet oké.",
-        "Heb het al vaker gemeld maar {b}: {issue}. Wanneer wordt dit eens opgelost",
-    ],
-    ("complaint", "en"): [
-        "{b} {issue}. {vent}", "{b} {issue} {emo_neg}", "Hey {b}, {issue}. Anyone going to do something about it?",
-        "Dear {brand}, I'd like to bring something to your attention: {issue}. I trust you will look into it.",
-        "Hi {b}, sorry to bother you, but {issue}. Would appreciate it if someone could take a look.",
-        "A friendly request to {b}: please look at your customer service. {^issue} and I hear nothing back.",
-        "Dear {brand}, I regret having to complain, but {issue}. Kindly resolve this.",
-        "So {issue}. Thanks a lot {b} {emo_neg}", "What a fantastic company {b} is. {^issue}. 👏👏",
-        "Love how {b} manages to ruin my day again. {^issue}.",
-        "Well {b}, {issue} and nobody picks up the phone. {vent}",
-        "{^issue}. Then {wait} on hold with {brand} customer service. {vent}",
-        "Why is everything with {b} always such a struggle?! {^issue}.", "Guys {b}... {issue}. Not ok",
-        "quick rant: {b} {issue} {emo_neg}", "Spent {wait} on the phone with {b} and still: {issue}. {vent}",
-        "{^issue}. Emailed three times, no reply. One star is too much for {brand}.",
-        "Is it too much to ask, {b}? {^issue}.", "Honestly {b}, {issue}. Sort it out.",
-        "{^issue}. Cheers {b}, really. 🙃", "{b} {issue}. Not impressed.",
-        "Reported it before but {b}: {issue}. When will this finally be fixed",
-    ],
-    ("question", "nl"): [
-        "{b} {ask}?", "Hoi {b}, {ask}? Alvast bedankt!", "Vraagje aan {b}: {ask}", "{b} {ask} {emo_q}",
-        "Goedemiddag {b}, kunt u mij informeren over {need}? Met vriendelijke groet",
-        "Ik wil graag meer weten over {need}. Wie kan mij helpen {b}",
-        "Hallo {b}, ik zoek info over {need}. Waar vind ik dat?",
-        "{^ask}? Kan het nergens vinden op de site {b}", "Beste {brand}, {ask}? Ik hoor het graag.",
-        "Hoi! Ik snap niks van {need}, kan iemand van {b} het uitleggen",
-        "DM gestuurd {b}, {ask}?", "{b} zijn jullie er nog? Wacht nog op antwoord op mijn vraag: {ask}",
-        "Iemand ervaring met {product} van {brand}? {^ask}?", "Quick question {b}: {ask}",
-        "Graag hoor ik van u over {need}, {b}.", "{b} even checken: {ask}", "Wie weet het: {ask} ({brand})",
-        "Geachte heer/mevrouw van {brand}, graag ontvang ik informatie over {need}.",
-    ],
-    ("question", "en"): [
-        "{b} {ask}?", "Hi {b}, {ask}? Thanks in advance!", "Quick question for {b}: {ask}", "{b} {ask} {emo_q}",
-        "Good afternoon {b}, could you please tell me more about {need}? Kind regards",
-        "I'd like to know more about {need}. Who can help me {b}",
-        "Hello {b}, I'm looking for info on {need}. Where can I find it?",
-        "{^ask}? Can't find it anywhere on the website {b}", "Dear {brand}, {ask}? Looking forward to your reply.",
-        "Hi! I don't get {need} at all, can someone from {b} explain",
-        "Sent you a DM {b}, {ask}?", "{b} anyone there? Still waiting for an answer to my question: {ask}",
-        "Anyone here with {product} from {brand}? {^ask}?", "{b} pls let me know: {ask}",
-        "I would appreciate some information about {need}, {b}.", "{b} just checking: {ask}",
-        "Who knows: {ask} ({brand})", "Dear {brand} team, I would like some information regarding {need}.",
-    ],
-    ("suggestion", "nl"): [
-        "Tip voor {b}: {idea}. {emo_pos}", "Idee {b}: {idea}. Zou echt schelen", "Waarom geen {idea}, {b}?",
-        "Zou fijn zijn, {b}: {idea}.", "Suggestie voor {brand}: {idea}. Dan hoeven mensen ook minder te bellen.",
-        "Mag ik u iets voorstellen {b}? {^idea} zou veel klanten helpen.",
-        "{b} denk eens na over {idea}, dat scheelt een hoop ergernis",
-        "Wat mij betreft komt er {idea}. Wie is het met me eens? #{brand}",
-        "Feedback voor {b}: {idea} zou de app een stuk beter maken", "Mijn wens voor {brand} volgend jaar: {idea} 🙏",
-        "{b} jullie moeten echt {idea} invoeren",
-        "Beste {brand}, een kleine suggestie: {idea}. Dank voor het overwegen.",
-        "Zeg {b}, {idea}, is dat niet een idee", "{b} een simpele verbetering: {idea}",
-    ],
-    ("suggestion", "en"): [
-        "Tip for {b}: {idea}. {emo_pos}", "Idea {b}: {idea}. Would make life so much easier", "Why not {idea}, {b}?",
-        "Would be nice, {b}: {idea}.", "Suggestion for {brand}: {idea}. Fewer people would have to call you.",
-        "May I suggest something {b}? {^idea} would help a lot of customers.",
-        "{b} please consider {idea}, would save a lot of frustration",
-        "If it were up to me there'd be {idea}. Who's with me? #{brand}",
-        "Feedback for {b}: {idea} would make the app so much better", "My wish for {brand} next year: {idea} 🙏",
-        "{b} you really should add {idea}", "Dear {brand}, a small suggestion: {idea}. Thank you for considering it.",
-        "Hey {b}, {idea}, just an idea", "{b} one simple improvement: {idea}",
-    ],
-    ("compliment", "nl"): [
-        "Complimenten voor {b}: {praise}! {emo_pos}", "{^praise}. Goed bezig {b} 👏",
-        "Moet ook eens gezegd worden: {praise}. Dank {b}!", "Dikke pluim voor {b}, {praise}",
-        "Eerlijk is eerlijk {b}: {praise}. {pos}", "Geachte {brand}, ik wil u hartelijk danken: {praise}.",
-        "Wauw {b}, {praise} {emo_pos}", "Petje af {b}! {^praise}.", "Had het niet verwacht maar {praise}. Top {b}",
-        "{b} jullie zijn echt top, {praise}", "Positief bericht voor de verandering: {praise}. Thanks {b}!",
-        "{^praise}. Zo kan het dus ook, {brand}. {pos}",
-    ],
-    ("compliment", "en"): [
-        "Compliments to {b}: {praise}! {emo_pos}", "{^praise}. Well done {b} 👏",
-        "Has to be said: {praise}. Thanks {b}!", "Big shoutout to {b}, {praise}",
-        "Credit where it's due {b}: {praise}. {pos}", "Dear {brand}, I would like to sincerely thank you: {praise}.",
-        "Wow {b}, {praise} {emo_pos}", "Hats off {b}! {^praise}.", "Didn't expect it but {praise}. Nice one {b}",
-        "{b} you guys rock, {praise}", "Something positive for a change: {praise}. Thanks {b}!",
-        "{^praise}. See, it can be done, {brand}. {pos}",
-    ],
-    ("other", "nl"): [
-        "{^news} {link}", "Lees net: {news}. Benieuwd wat dat gaat betekenen",
-        "Net overgestapt naar {brand}. Eens kijken hoe dat bevalt",
-        "Die reclame van {brand} met dat liedje zit nu de hele dag in m'n hoofd 😂",
-        "Zit in de wachtkamer naar een poster van {brand} te staren. Meer heb ik niet te melden",
-        "Mijn oom begon weer over {brand}. Elke verjaardag hetzelfde onderwerp 😄",
-        "Interessant draadje over {brand}: {link}",
-        "Nooit gedacht dat ik nog eens over {brand} zou posten. Nou, bij deze.",
-        "Ik werk zelf bij {brand}, nee ik kan je contract niet regelen 😅",
-        "Podcast van deze week gaat over webcare, met o.a. {brand}: {link}",
-        "Dagje {place}. Overal reclame van {brand}",
-        "{brand} in het nieuws: {news}", "Collega had het net over {brand}, blijkbaar komt er een nieuwe campagne",
-        "Oude foto gevonden van een {brand} reclamebord uit {year}, wat een tijd",
-        "Morgen mijn eerste dag als stagiair bij {brand} {emo_neu}", "{brand} trending, geen idee waarom eigenlijk",
-    ],
-    ("other", "en"): [
-        "{^news} {link}", "Just read: {news}. Curious what that will mean",
-        "Just switched to {brand}. Let's see how it goes",
-        "That {brand} ad with the song is stuck in my head all day now 😂",
-        "Sitting in a waiting room staring at a {brand} poster. That's all I have to report",
-        "My uncle brought up {brand} again. Every birthday party, same topic 😄",
-        "Interesting thread about {brand}: {link}",
-        "Never thought I'd post about {brand}. Well, here we are.",
-        "I actually work at {brand}, no I can't sort out your contract 😅",
-        "This week's podcast is about webcare, featuring {brand}: {link}", "Day out in {place}. {brand} ads everywhere",
-        "{brand} in the news: {news}", "Colleague was just talking about {brand}, apparently a new campaign is coming",
-        "Found an old photo of a {brand} billboard from {year}, good times",
-        "First day as an intern at {brand} tomorrow {emo_neu}", "{brand} trending, no idea why actually",
-    ],
-}
+def _read(name: str) -> dict[str, Any]:
+    text = (resources.files(__package__) / "synthetic_data" / f"{name}.yaml").read_text(encoding="utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
-# ---------------------------------------------------------------- persona phrasings
-# Chronic critics repeat one grudge story across sites ("{grudge}" is fixed per author).
-CRITIC: dict[str, list[str]] = {
-    "nl": [
-        "Alweer {b}. {^grudge}. Verbaast me al lang niet meer {emo_neg}",
-        "Dag zoveel: {grudge}. {brand} blijft het slechtste bedrijf van Nederland",
-        "Ik blijf het zeggen tot ze luisteren: {grudge}. #{brand}", "Goh {b}, wat een verrassing: {grudge}. Bravo 👏",
-        "Zoals altijd bij {brand}: {issue}. Waarom ben ik eigenlijk nog klant",
-        "Iedereen die overweegt naar {brand} te gaan: niet doen. {^grudge}.",
-        "{b} nog steeds niks gehoord over mijn klacht. {^grudge}. Heel knap.",
-        "1 ster voor {brand}. Als het kon 0. {^grudge}.", "Weer een dag, weer gedoe met {brand}. {^issue}.",
-        "Ik heb het vaker gezegd en zeg het weer: blijf weg bij {brand}. {^grudge}.",
-        "Even ter herinnering: {brand} heeft nog altijd niks opgelost. {^grudge}. Week {weekno} van wachten",
-    ],
-    "en": [
-        "{b} again. {^grudge}. Nothing surprises me anymore {emo_neg}",
-        "Day whatever: {grudge}. {brand} remains the worst company in the country",
-        "I'll keep saying it until they listen: {grudge}. #{brand}", "Oh what a surprise {b}: {grudge}. Bravo 👏",
-        "As always with {brand}: {issue}. Why am I even still a customer",
-        "Anyone thinking of going with {brand}: don't. {^grudge}.",
-        "{b} still no word on my complaint. {^grudge}. Impressive.",
-        "1 star for {brand}. Would give 0 if I could. {^grudge}.",
-        "Another day, another mess with {brand}. {^issue}.",
-        "Said it before, saying it again: avoid {brand}. {^grudge}.",
-        "Reminder that {brand} still hasn't fixed anything. {^grudge}. Week {weekno} of waiting",
-    ],
-}
-CRITIC_OTHER: dict[str, list[str]] = {  # critics also share news, with a sneer but no request
-    "nl": ["{^news}. Tja. {link}", "Hier weer een mooi bericht over {brand}: {news}",
-           "{brand} in het nieuws. {^news}. Ik zeg verder niks"],
-    "en": ["{^news}. Figures. {link}", "Here's another lovely {brand} story: {news}",
-           "{brand} in the news. {^news}. Not saying anything"],
-}
-ANGRY: dict[str, list[str]] = {  # temporarily angry: caps, exclamation marks, urgency
-    "nl": [
-        "{b} {!issue}!!! Ik ben er KLAAR mee", "Dit is nu de {nth} keer {b}. {^issue}. IK WIL NU IEMAND SPREKEN",
-        "{b} {issue} en ik moet morgen werken!! Regel dit {emo_neg}{emo_neg}",
-        "Serieus {b}?! {^issue}. Wat is dit voor service",
-        "Al {wait} in de wacht bij {brand} en nog steeds niks: {issue}... ik word gek",
-        "ik ben zo boos op {b} echt. {issue}. {vent}", "{b} FIX HET. {^issue}. Ik vraag het niet nog een keer",
-    ],
-    "en": [
-        "{b} {!issue}!!! I'm DONE", "This is the {nth} time {b}. {^issue}. I WANT TO SPEAK TO SOMEONE NOW",
-        "{b} {issue} and I have work tomorrow!! Fix this {emo_neg}{emo_neg}",
-        "Seriously {b}?! {^issue}. What kind of service is this",
-        "{wait} on hold with {brand} and still nothing: {issue}... losing my mind",
-        "so angry at {b} right now. {issue}. {vent}", "{b} FIX IT. {^issue}. Not asking again",
-    ],
-}
-RESOLVED: dict[str, list[str]] = {  # the angry customer's closing compliment
-    "nl": [
-        "Dank {b} voor het snel oplossen, {fixed} {emo_pos}",
-        "Update: {fixed}. Dank aan {staff} van {b}, dat ging snel!",
-        "Oké ik was boos maar {b} heeft het netjes opgelost: {fixed}. Chapeau",
-        "Excuses voor mijn eerdere berichten {b}, {fixed} en jullie waren echt snel",
-        "{b} bedankt!! {^fixed}. Zo kan het dus ook 💙",
-        "Toch nog goed gekomen: {fixed}. Thanks {b} voor de snelle actie",
-    ],
-    "en": [
-        "Thanks {b} for fixing it so fast, {fixed} {emo_pos}",
-        "Update: {fixed}. Thanks to {staff} at {b}, that was quick!",
-        "Ok I was furious but {b} sorted it properly: {fixed}. Respect",
-        "Apologies for my earlier posts {b}, {fixed} and you were really quick",
-        "{b} thank you!! {^fixed}. See, it can be done 💙",
-        "Credit to {b}: {fixed} within a day of my complaint. Thanks",
-    ],
-}
-AMBASSADOR: dict[str, list[str]] = {
-    "nl": [
-        "Al 10 jaar klant bij {brand} en nog steeds blij {emo_pos}", "Weer perfect geregeld door {b}. {^praise}.",
-        "Wie zegt dat {brand} slecht is, heeft het nooit echt geprobeerd. {^praise}.", "Fan van {b}, {praise} 💙",
-        "Shoutout naar {b}! {^praise}.", "Kan {brand} iedereen aanraden. {^praise}. #{brand}",
-    ],
-    "en": [
-        "Customer of {brand} for 10 years and still happy {emo_pos}", "Sorted perfectly by {b} once again. {^praise}.",
-        "Whoever says {brand} is bad never really tried it. {^praise}.", "Big fan of {b}, {praise} 💙",
-        "Shoutout to {b}! {^praise}.", "Can't recommend {brand} enough. {^praise}. #{brand}",
-    ],
-}
-PRESS: dict[str, list[str]] = {  # journalists and outlets: news, no request
-    "nl": ["Nieuw: {news}. Meer morgen in de krant {link}", "Bevestigd door een woordvoerder: {news}",
-           "{^news}. Lees het hele verhaal: {link}", "Net binnen: {news}"],
-    "en": ["New: {news}. Full story tomorrow {link}", "Confirmed by a spokesperson: {news}",
-           "{^news}. Read the full story: {link}", "Just in: {news}"],
-}
-NEWS_LEAD: dict[str, list[str]] = {
-    "nl": ["Dat meldt het bedrijf in een persbericht.", "Klanten reageren wisselend op sociale media.",
-           "Een woordvoerder bevestigt het nieuws.", "Wat dit betekent voor bestaande klanten is nog onduidelijk."],
-    "en": ["The company said so in a statement.", "Customers reacted with mixed feelings on social media.",
-           "A spokesperson confirmed the news.", "What this means for existing customers is not yet clear."],
-}
 
-# ---------------------------------------------------------------- crisis burst
-BURST: dict[tuple[str, str], list[str]] = {
-    ("complaint", "nl"): [
-        "{b} {topic}?? {^service} doet al {dur_short} niks",
-        "{b} jullie {topic} is echt een ramp, ik kan niks {emo_neg}",
-        "{b} {topic} en niemand zegt iets. {vent} #{topictag}", "{^topic} bij {brand}, nu al {dur_short}. Hoe dan?!",
-        "Ook hier in {place}: {topic} bij {brand} {emo_neg}",
-        "Lekker dan {b}. {^topic} en {service} ligt volledig plat.",
-        "#{topictag} {b} {service} ligt er nog steeds uit. {vent}",
-        "Hele straat in {place} heeft last van de {topic}. {brand} zegt niks. #{topictag}",
-        "{b} ik moet vandaag echt {service} hebben en dan dit weer. {^topic}. {vent}",
-        "Dank je {b}, weer {topic}. Top geregeld 🙃",
-    ],
-    ("complaint", "en"): [
-        "{b} {topic}?? {^service} hasn't worked for {dur_short}",
-        "{b} your {topic} is a disaster, can't do anything {emo_neg}",
-        "{b} {topic} and not a word from you. {vent} #{topictag}", "{^topic} at {brand}, {dur_short} now. How?!",
-        "Same here in {place}: {topic} at {brand} {emo_neg}", "Great {b}. {^topic} and {service} is completely down.",
-        "#{topictag} {b} {service} still down. {vent}",
-        "Whole street in {place} hit by the {topic}. {brand} silent. #{topictag}",
-        "{b} I really need {service} today and now this. {^topic}. {vent}", "Thanks {b}, {topic} again. Brilliant 🙃",
-    ],
-    ("question", "nl"): [
-        "Is er een {topic} bij {brand}? Hier in {place} werkt {service} niet",
-        "{b} weten jullie al hoe lang de {topic} nog duurt", "Ligt {service} van {brand} eruit? #{topictag}",
-        "Iemand anders ook last van de {topic} bij {brand}?",
-    ],
-    ("question", "en"): [
-        "Is there a {topic} at {brand}? {^service} not working here in {place}",
-        "{b} any idea how long the {topic} will last", "Is {brand} {service} down? #{topictag}",
-        "Anyone else affected by the {topic} at {brand}?",
-    ],
-}
+@cache
+def _load() -> dict[str, Any]:
+    data = {key.upper(): value for name in _FILES for key, value in _read(name).items()}
+    if set(data) != _NAMES:
+        raise RuntimeError(f"synthetic_data/*.yaml: missing {sorted(_NAMES - set(data))}, "
+                           f"unknown {sorted(set(data) - _NAMES)}")
+    for name in _PAIR_KEYED:
+        data[name] = {(a, b): v for a, per_b in data[name].items() for b, v in per_b.items()}
+    data["BRANDS"] = {brand: (b["sector"], b["handle"]) for brand, b in data["BRANDS"].items()}
+    data["OUTLETS"] = {lang: [(o["name"], o["handle"]) for o in v] for lang, v in data["OUTLETS"].items()}
+    data["FORMAL_MARKERS"] = tuple(data["FORMAL_MARKERS"])
+    if bad := {s for s, _ in data["BRANDS"].values()} - set(data["SECTORS"]):
+        raise RuntimeError(f"synthetic_data/brands.yaml: unknown sectors {sorted(bad)}")
+    return data
 
-# ---------------------------------------------------------------- decoration
-# An extra sentence for long-form sources (review sites, fora, reddit).
-DETAIL: dict[tuple[str, str], list[str]] = {
-    ("complaint", "nl"): ["Heb al drie keer gebeld.", "Dossiernummer {ticket}, nog altijd geen reactie.",
-                          "Ben al klant sinds {year}.", "Mijn buren hebben precies hetzelfde.",
-                          "Elke keer een andere medewerker met een ander verhaal."],
-    ("complaint", "en"): ["Called three times already.", "Reference {ticket}, still no reply.",
-                          "Been a customer since {year}.", "My neighbours have exactly the same problem.",
-                          "Every time a different agent with a different story."],
-    ("question", "nl"): ["De FAQ heb ik al doorgelezen.", "Op de website kan ik het niet vinden.",
-                         "Bellen lukt niet, steeds in de wacht."],
-    ("question", "en"): ["Already read the FAQ.", "Can't find it on the website.",
-                         "Calling doesn't work, always on hold."],
-    ("suggestion", "nl"): ["Bij andere bedrijven kan het allang.", "Zou veel telefoontjes schelen.",
-                           "Ik denk dat meer mensen dit willen."],
-    ("suggestion", "en"): ["Other companies have had this for ages.", "Would save a lot of calls.",
-                           "I think more people want this."],
-    ("compliment", "nl"): ["Eerst was ik sceptisch.", "Zeker een aanrader.", "Zo hoort service te zijn."],
-    ("compliment", "en"): ["I was sceptical at first.", "Definitely recommended.", "That's what service should be."],
-    ("other", "nl"): ["Gewoon even ter info.", "Meer weet ik ook niet."],
-    ("other", "en"): ["Just for info.", "That's all I know."],
-}
-STARS = {"complaint": "★☆☆☆☆", "suggestion": "★★★☆☆", "compliment": "★★★★★"}
-HASHTAGS: dict[tuple[str, str], list[str]] = {
-    ("negative", "nl"): ["#klantenservice", "#fail", "#nooitmeer", "#klacht", "#webcare"],
-    ("negative", "en"): ["#customerservice", "#fail", "#neveragain", "#rant", "#badservice"],
-    ("positive", "nl"): ["#topservice", "#blij", "#tevreden"],
-    ("positive", "en"): ["#greatservice", "#happycustomer", "#thankyou"],
-}
-# NL posts slip into English (code-switching).
-CODESWITCH: dict[str, list[str]] = {
-    "negative": ["Echt next level slecht.", "Epic fail.", "wtf.", "So done with this.", "Seriously?!", "No way."],
-    "positive": ["Love it!", "Top service.", "Respect!", "Amazing.", "Big thanks!"],
-}
-FRIENDS = ["@janneke_v", "@mo_bakker", "@techtante", "@consumentbond_fan", "@lotte_vd", "@sjoerdh", "@ikbenwim"]
 
-# Informal spellings, applied word by word to informal posts.
-SLANG: dict[str, dict[str, str]] = {
-    "nl": {"even": "ff", "niet": "nie", "waarom": "wrm", "trouwens": "trwns", "misschien": "mss", "gewoon": "gwn",
-           "echt": "egt", "helemaal": "hlmaal", "weet": "wet", "jullie": "julie", "alvast": "alvst"},
-    "en": {"you": "u", "are": "r", "please": "pls", "thanks": "thx", "because": "cuz", "really": "rly",
-           "people": "ppl", "tomorrow": "tmrw", "your": "ur", "don't": "dont", "I'm": "im", "right": "rite"},
-}
-FORMAL_MARKERS = ("Geachte", "Beste {brand}", " u ", " uw ", "Dear ", "Kind regards", "Met vriendelijke groet",
-"Kindly")
-
-# People: display names and handle stems.
-FIRST = {"nl": ["Sanne", "Daan", "Lotte", "Bram", "Fleur", "Jesse", "Anouk", "Thijs", "Eva", "Milan", "Noa", "Sem",
-                "Femke", "Luuk", "Iris", "Mohamed", "Yara", "Stijn", "Ilse", "Gijs", "Esra", "Kees", "Wilma", "Henk"],
-         "en": ["Emma", "James", "Olivia", "Liam", "Sophie", "Noah", "Chloe", "Ryan", "Grace", "Ethan", "Mia", "Jack",
-                "Hannah", "Oscar", "Priya", "Lucas", "Amara", "Ben", "Zoe", "Tom"]}
-LAST = {"nl": ["de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "de Groot", "Bos",
-               "Vos", "Peters", "Hendriks", "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Dijkstra", "Yilmaz",
-               "El Amrani"],
-        "en": ["Smith", "Walker", "Patel", "O'Brien", "Hughes", "Clarke", "Murphy", "Evans", "Turner", "Shah",
-               "Wright", "Khan", "Baker", "Morgan", "Reid"]}
-CRITIC_HANDLES = ["AltijdBoos71", "DeKritischeKlant", "ZuurpruimNL", "NooitMeerTevreden", "grumpy_commuter",
-                  "ComplaintsDept_of_One", "klaagkoning", "neveragain_nl"]
-OUTLETS = {"nl": [("Dagblad Oost", "dagbladoost"), ("Consumentennieuws", "consumentennieuws")],
-           "en": [("Lowlands Business Review", "lowlandsbiz"), ("Dutch Consumer Weekly", "dcweekly")]}
+def __getattr__(name: str) -> Any:
+    """First use of a data name: load the files and make all of them plain module globals."""
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals().update(_load())
+    return globals()[name]
 
 
 # ---------------------------------------------------------------- helpers
@@ -921,8 +103,9 @@ def fill(template: str, slots: dict[str, str | list[str]], rng: random.Random, d
 
 def slots_for(brand: str, lang: str) -> dict[str, str | list[str]]:
     """The slot table for one brand and language: common + sector words + the brand."""
-    sector, _ = BRANDS[brand]
-    return {**COMMON[lang], **SECTORS[sector][lang], "brand": brand}
+    data = _load()
+    sector, _ = data["BRANDS"][brand]
+    return {**data["COMMON"][lang], **data["SECTORS"][sector][lang], "brand": brand}
 
 
 def add_sentence(text: str, sentence: str) -> str:
@@ -931,12 +114,14 @@ def add_sentence(text: str, sentence: str) -> str:
 
 
 def is_formal(text: str) -> bool:
-    return any(marker.replace("{brand}", "") in text for marker in FORMAL_MARKERS)
+    return any(marker.replace("{brand}", "") in text for marker in _load()["FORMAL_MARKERS"])
 
 
 def informalise(text: str, lang: str, rng: random.Random, rate: float = 0.35) -> str:
     """Slang spellings and the odd typo; never touches brand names, @handles, #tags or URLs."""
-    swaps, brands = SLANG[lang], {b.lower() for b in BRANDS}  # a misspelt brand would escape keyword matching
+    data = _load()
+    # brands are never misspelt: a misspelt brand would escape keyword matching
+    swaps, brands = data["SLANG"][lang], {b.lower() for b in data["BRANDS"]}
     words = text.split(" ")
     for i, word in enumerate(words):
         core = word.rstrip(".,!?")
