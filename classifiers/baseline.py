@@ -1,10 +1,29 @@
 """Keyword/lexicon BASELINE classifier for message type and sentiment (Dutch and English).
 
-`BaselineClassifier` ("baseline-lexicon", version "1") is the pipeline's first, deliberately
-simple classifier. A transformer model will replace it as the default; this one stays as the
-comparison baseline and as a cheap fallback. It is pure (no I/O after construction; the same
-text and language hint always give the same answer) and fast (tens of thousands of short texts
-per second on one core).
+`BaselineClassifier` ("baseline-lexicon", version "1"; `model_version` "baseline-lexicon-1") was
+the pipeline's first, deliberately simple classifier. It is no longer the default: the
+transformer (multilingual-e5-small + trained heads, classifiers/transformer.py, docs/model.md)
+is. Nothing in it is trained: it sums hand-set weights of keyword and phrase cues from the
+lexicons in classifiers/lexicon/, with a few rules (negation, intensifiers, "maar"/"but",
+emoji), detailed below. Type: the highest normalised cue score, or `other` when no type reaches
+`OTHER_THRESHOLD`. Sentiment: tanh of the summed signed sentiment weights (nudged by complaint /
+compliment cues), neutral when |score| < `NEUTRAL_BAND`. What it is for now:
+- the reference row: `luister eval` scores it on the same test split as the transformer
+  (classifiers/reports/eval.md, row "baseline-lexicon-1") and `make bench` always runs it as a
+  labelled bare-model row (docs/benchmarks.md);
+- a light fallback, chosen by setting (nothing switches to it automatically): `classifier =
+  "baseline"` (env `LUISTER_CLASSIFIER=baseline`, loaded by classifiers/registry.py); the test
+  suite pins it for the end-to-end tests other than tests/test_model_pipeline.py.
+It is pure (no I/O after construction; the same text and language hint always give the same
+answer) and fast (tens of thousands of short texts per second on one core; about 40,000/s as
+the bare-model row in docs/benchmarks.md).
+
+Measured quality, macro-F1 on the 438-mention test split (classifiers/reports/eval.md, also the
+"keyword baseline" row of docs/model.md, "Results"): type 0.540 (nl 0.490, en 0.587), sentiment
+0.578 (nl 0.602, en 0.553), against the default transformer's 0.868 / 0.884. On the bundled
+synthetic sample (data/sample, type labels only) its type macro-F1 is 0.664 (docs/model.md;
+"F1 0.67" in docs/benchmarks.md). Use it where a rough label is acceptable, not as a
+substitute for the model's quality.
 
 What it does, per text:
 1. Normalise: Unicode NFD with accents (combining marks), emoji variation selectors, skin-tone
@@ -41,7 +60,7 @@ Language: the hint's first two letters pick the lexicon ("nl" or "en"); any othe
 hint uses both lexicons merged (code-switching is common in Dutch webcare). Emoji and
 emoticons apply for every language.
 
-Known weaknesses (it is a baseline; judge the replacement against it by macro-F1):
+Known weaknesses (it is a baseline; judge the transformer against it by macro-F1):
 - Sarcasm and irony ("Geweldig, wéér vertraging 👏", "thanks for nothing") read as praise unless a
   lexicon phrase happens to cover them.
 - Rhetorical questions inside complaints ("Waarom duurt dit zo lang?") get question weight from
