@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (Python 3.11)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	@# setuptools prints an informational page on every editable install of a flat layout; nothing to act on
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -q -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) model ## Create .venv and install Luister with its test tools and the classifier's model
@@ -27,7 +28,7 @@ $(ML_STAMP): $(STAMP)
 	@$(PY) -c "import tomllib; print(chr(10).join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['ml']))" > $(WHEELS)/ml-requirements.txt
 	@# torch from PyPI is a CUDA build of several GB: fetched once into $(WHEELS), installed from there
 	$(PY) -m pip download -q -d $(WHEELS) --find-links $(WHEELS) -r $(WHEELS)/ml-requirements.txt
-	$(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev,ml]'
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev,ml]'
 	@rm -f $(VENV)/.ml-installed-* && touch $@
 
 model: $(ML_STAMP) ## The `ml` extra (wheels cached in .cache/wheels) and the encoder converted into .cache/models
