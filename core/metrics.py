@@ -65,9 +65,13 @@ def set_dependency(name: str, up: bool) -> None:
 # --- connectors (label `connector` = the instance name)
 CONNECTOR_EVENTS = Counter(
     "luister_connector_events_total", "Items a connector handled, by outcome "
-    "(published, duplicate, unmatched, own_post, dead_lettered)", ["connector", "outcome"])
+    "(published, edited, deleted, ignored, truncated, duplicate, unmatched, own_post, dead_lettered)",
+    ["connector", "outcome"])
+CONNECTOR_IGNORED = Counter(
+    "luister_connector_ignored_total", "Payloads a connector ignored on purpose, by reason (not public, "
+    "a Messenger delivery, a change without content, a deleted placeholder, ...)", ["connector", "reason"])
 CONNECTOR_ERRORS = Counter(
-    "luister_connector_errors_total", "Connector errors by kind (network, http, rate_limited, unexpected)",
+    "luister_connector_errors_total", "Connector errors by kind (network, http, rate_limited, platform, unexpected)",
     ["connector", "kind"])
 CONNECTOR_RECONNECTS = Counter("luister_connector_reconnects_total", "Stream reconnects and poll retries",
                                ["connector"])

@@ -57,6 +57,8 @@ def catalogue(settings: Settings) -> dict[str, TopicSpec]:
              "customer id", "profile", "index, crisis_rekey", contiguous=True),
         spec("mentions_by_brand", settings.crisis.topic_by_brand, "ClassifiedMention, final", "brand",
              "crisis_rekey", "crisis_detect", contiguous=True, worker_creates=True),
+        spec("mention_deletions", settings.topic_deletions, "MentionDeletion: which mention is gone (no content)",
+             "mention id", "normalize", "forget_deleted", contiguous=True, worker_creates=True),
         spec("dead_letters", settings.topic_dlq, "DeadLetter JSON: stage, reason, original bytes",
              "dead-letter id", "every stage, connectors", "people (Kibana, kafka-console-consumer)",
              configs={"retention.ms": str(MONTH_MS)}),

@@ -23,6 +23,7 @@ def isolated_env(prefix: str, *, partitions: int, data_dir: Path, raw_topic: str
         "LUISTER_ES_INDEX_PREFIX": f"luister-{prefix}",
         "LUISTER_ES_CUSTOMERS_INDEX": f"luister-{prefix}.customers",
         "LUISTER_ES_ALERTS_INDEX": f"luister-{prefix}.alerts",
+        "LUISTER_ES_DELETIONS_INDEX": f"luister-{prefix}.deletions",
         "LUISTER_WORKER_DATA_DIR": str(data_dir),
     }
 
@@ -53,7 +54,7 @@ def drop_isolated(env: dict[str, str], topic_prefixes: tuple[str, ...]) -> None:
     settings = settings_from_env(env)
     drop_index_family(settings.es_url, settings.es_index_prefix)
     es = Elasticsearch(settings.es_url)
-    for name in (settings.es_customers_index, settings.es_alerts_index):  # an alias (alerts) resolves to indices
+    for name in (settings.es_customers_index, settings.es_alerts_index, settings.es_deletions_index):  # an alias (alerts) resolves to indices
         found = es.options(ignore_status=404).indices.get(index=f"{name}*", expand_wildcards="all").body
         if found:
             es.indices.delete(index=",".join(found))

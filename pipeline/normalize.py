@@ -1,11 +1,17 @@
-"""Judge one raw record: a valid `RawMention`, or a `DeadLetter` that says why not. Pure."""
+"""Judge one raw record: a valid `RawMention`, a `MentionDeletion` (its author deleted a post), or a
+`DeadLetter` that says why not. Pure."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import ValidationError
 
-from schemas import MAX_RECORD_BYTES, DeadLetter, DeadLetterReason, RawMention
+from schemas import MAX_RECORD_BYTES, DeadLetter, DeadLetterReason, MentionDeletion, RawMention
+
+# a deletion's discriminator: a JSON key "kind" (a mention has no such key; inside a string the
+# quotes would be escaped, so text that talks about deletion never matches)
+_DELETION = re.compile(rb'"kind"\s*:\s*"deletion"')
 
 STAGE = "normalize"
 
@@ -29,7 +35,7 @@ def normalize(
     partition: int | None = None,
     offset: int | None = None,
     key: bytes | None = None,
-) -> RawMention | DeadLetter:
+) -> RawMention | MentionDeletion | DeadLetter:
     original = value or b""
 
     def dead(reason: DeadLetterReason, detail: str) -> DeadLetter:
@@ -44,8 +50,9 @@ def normalize(
         original.decode("utf-8")
     except UnicodeDecodeError as exc:
         return dead(DeadLetterReason.undecodable, f"not valid UTF-8: {exc.reason} at byte {exc.start}")
+    model = MentionDeletion if _DELETION.search(original) else RawMention
     try:
-        return RawMention.model_validate_json(original)
+        return model.model_validate_json(original)
     except ValidationError as exc:
         reason, detail = _describe(exc)
         return dead(reason, detail)

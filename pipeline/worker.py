@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pipeline import resources
 from pipeline.app import app
-from pipeline.stages import classify, crisis, customers, index, normalize, ops  # noqa: F401 - they register
+from pipeline.stages import classify, crisis, customers, deletions, index, normalize, ops  # noqa: F401 - they register
 
 __all__ = ["app"]
 

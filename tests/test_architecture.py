@@ -160,3 +160,13 @@ def test_every_module_can_be_imported_first(tmp_path):
     for item in procs:
         reap(*item)
     assert not failures, "modules that cannot be imported first:\n" + "\n".join(failures)
+
+
+def test_every_topic_of_the_catalogue_is_in_the_operations_table():
+    from core.settings import Settings
+    from core.topics import catalogue
+
+    doc = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    missing = [f"{spec.role} ({spec.name})" for spec in catalogue(Settings()).values()
+               if f"| `{spec.name}` | `{spec.role}` |" not in doc]
+    assert not missing, "topics missing from docs/operations.md, Topics: " + ", ".join(missing)

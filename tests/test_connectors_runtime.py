@@ -21,7 +21,7 @@ from connectors.runtime.matching import OWN_POST, BrandRule, match_post
 from connectors.runtime.sink import MemorySink
 from connectors.runtime.text import html_to_text
 from core.retry import Backoff, quota_wait_seconds, rate_limit_delay, retry_after_seconds
-from schemas import DeadLetterReason, RawMention
+from schemas import MAX_TEXT_CHARS, DeadLetterReason, RawMention
 from schemas.mention import Author, Channel, Source
 
 NOW = datetime(2026, 10, 1, 12, 0, tzinfo=timezone.utc)
@@ -172,10 +172,14 @@ def test_base_class_dedupes_dead_letters_and_commits_after_flush(caplog):
 
     with caplog.at_level(logging.WARNING):
         stats = asyncio.run(main())
-    assert sink.ids == ["forum:1"] and stats.duplicates == 1 and stats.unmatched == 1
+    # one truncation policy: the over-long text is cut and published, not dead-lettered
+    assert sink.ids == ["forum:1", "forum:3"] and stats.duplicates == 1 and stats.unmatched == 1
+    long_one = sink.mentions[1]
+    assert long_one.truncated and len(long_one.text) <= MAX_TEXT_CHARS and long_one.text.endswith(" …")
+    assert not sink.mentions[0].truncated
     reasons = [d.reason for d in sink.dead_letters]
-    assert reasons == [DeadLetterReason.malformed_json, DeadLetterReason.oversized,
-                       DeadLetterReason.schema_violation, DeadLetterReason.undecodable]
+    assert reasons == [DeadLetterReason.malformed_json, DeadLetterReason.schema_violation,
+                       DeadLetterReason.undecodable]
     assert all(d.stage == "connector.rss" and d.detail for d in sink.dead_letters)
     assert "bad payload dead-lettered" in caplog.text
     saved = store.load("rss")  # the instance name defaults to the config kind
@@ -220,3 +224,45 @@ def test_every_config_example_in_the_docs_loads(tmp_path, monkeypatch):
         path.write_text(text, encoding="utf-8")
         config = load_config(lookup(kind).config, path, known_kinds=set(connectors()))
         assert config.kind == kind
+
+
+def test_text_over_the_limit_is_cut_at_a_word_boundary():
+    from connectors.runtime.live import truncate_text
+
+    words = "klacht " * 3000  # 21,000 characters
+    cut, truncated = truncate_text(words, limit=100)
+    assert truncated and 90 < len(cut) <= 100 and cut.endswith(" …") and set(cut[:-2].split()) == {"klacht"}
+    one_word = "x" * 500
+    cut, truncated = truncate_text(one_word, limit=100)
+    assert truncated and cut == "x" * 98 + " …"  # no boundary in reach: a hard cut
+    assert truncate_text("kort", limit=100) == ("kort", False)
+
+
+def test_deletions_edits_and_ignored_payloads_through_the_base_class():
+    from datetime import datetime, timezone
+
+    from connectors.runtime.live import Deletion, Ignored, Post
+    from schemas import Author
+
+    when = datetime(2026, 10, 1, 10, 0, tzinfo=timezone.utc)
+
+    class _Kinds(_ListConnector):
+        def parse(self, doc):
+            if doc.get("private"):
+                raise Ignored("not_public")
+            if doc.get("deleted"):
+                return [Deletion(doc["id"], when, author_handle="@Anna")]
+            return [Post(doc["id"], doc["text"], Author(handle="anna"), when,
+                         edited_at=when if doc.get("edited") else None)]
+
+    sink = MemorySink()
+    config = RssConfig(feeds=["https://x"], brands=[{"name": "PakjePost"}])
+    connector = _Kinds(config, sink, MemoryCheckpointStore(), payloads=[])
+    for doc in ({"id": "1", "text": "PakjePost kwijt"}, {"id": "1", "text": "PakjePost kwijt!", "edited": True},
+                {"id": "1", "text": "PakjePost kwijt"}, {"id": "2", "private": True}, {"id": "1", "deleted": True}):
+        connector.process(doc)
+    assert [m.id for m in sink.mentions] == ["forum:1", "forum:1"]  # the edit again, the plain repeat not
+    assert sink.mentions[1].edited_at == when and sink.mentions[1].text == "PakjePost kwijt!"
+    assert [(d.id, d.reason, d.author_key) for d in sink.deletions] == [("forum:1", "author_deleted", "forum:anna")]
+    assert connector.stats.ignored == {"not_public": 1} and connector.stats.deleted == 1
+    assert not sink.dead_letters

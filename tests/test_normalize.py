@@ -66,3 +66,19 @@ def test_bad_input_becomes_a_dead_letter_with_reason(value, reason, needle):
 
 def test_dead_letter_ids_are_deterministic():
     assert _judge(b"nope").id == _judge(b"nope").id != _judge(b"nope!").id
+
+
+def test_a_deletion_record_is_told_apart_from_a_mention_by_its_kind_key():
+    from schemas import MentionDeletion
+
+    now = datetime.now(timezone.utc)
+    deletion = b'{"kind": "deletion", "id": "bluesky:at1", "source": "bluesky", "deleted_at": "2026-10-01T10:00:00Z"}'
+    out = normalize(deletion, received_at=now)
+    assert isinstance(out, MentionDeletion) and out.id == "bluesky:at1" and out.reason == "author_deleted"
+    # a mention whose text or keyword says "kind"/"deletion" is still a mention
+    mention = json.dumps({"id": "twitter:9", "source": "twitter", "channel": "own", "author": {"handle": "a"},
+                          "text": '{"kind": "deletion"} is what I typed', "created_at": "2026-10-01T10:00:00Z",
+                          "brand": "PakjePost", "matched_keyword": "deletion"}).encode()
+    assert isinstance(normalize(mention, received_at=now), RawMention)
+    bad = normalize(b'{"kind":"deletion","id":"x"}', received_at=now)
+    assert bad.reason.value == "schema_violation" and "source" in bad.detail

@@ -226,3 +226,17 @@ def test_merge_moves_an_accounts_history_into_its_customer():
     _, verdict, _ = observe(merged, m, CFG)
     assert verdict.repeated is not None and len(verdict.repeated.earlier_ids) == 2
     assert merge_states(None, before, "cust-late", CFG.history).totals == before.totals
+
+
+def test_a_deleted_mention_leaves_the_history_and_its_counts():
+    from pipeline.customers.state import remove_item
+
+    ms = [mention("pakket kwijt", C, NEG, at=T0), mention("nog steeds kwijt", C, NEG, at=T0 + timedelta(hours=2)),
+          mention("dank je", P, POS, at=T0 + timedelta(days=1))]
+    state, _ = run(ms)
+    gone = remove_item(state, ms[1].id)
+    assert [i.id for i in gone.recent] == [ms[0].id, ms[2].id]
+    assert gone.totals["n"] == 2 and gone.totals["type:complaint"] == 1 and gone.totals["type:compliment"] == 1
+    assert gone.daily[T0.date().isoformat()]["n"] == 1
+    assert state.totals["n"] == 3 and len(state.recent) == 3  # the input is not changed
+    assert remove_item(state, "twitter:unknown") is None

@@ -41,8 +41,8 @@ from connectors.runtime.matching import OWN_POST, match_post
 from connectors.runtime.sink import MentionSink
 from core import metrics
 from core.retry import Backoff
-from schemas import MAX_RECORD_BYTES, DeadLetter, DeadLetterReason, RawMention
-from schemas.mention import Author, Channel, Source, mention_id
+from schemas import MAX_RECORD_BYTES, MAX_TEXT_CHARS, DeadLetter, DeadLetterReason, MentionDeletion, RawMention
+from schemas.mention import Author, Channel, Source, customer_key, mention_id
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,43 @@ class Post:
     brand_hint: str | None = None  # the platform already knows the brand (X rule tag, webhook field)
     source: Source | None = None  # override the connector's source (generic webhook)
     channel: Channel | None = None  # override the computed channel
+    edited_at: datetime | None = None  # an edit: re-published under the same id, re-classified
+    links: tuple[str, ...] = ()  # full URLs (expanded link facets, the linked URL of a link post)
+    link_titles: tuple[str, ...] = ()  # link-card / linked-page titles
+    media_alt: tuple[str, ...] = ()  # image alt texts
+    created_at_note: str | None = None  # created_at is not the platform's own (say why)
     raw: dict[str, Any] | None = None
+
+
+@dataclass
+class Deletion:
+    """The platform says a post is gone (its author deleted it, a moderator removed it): yielded by
+    `parse` like a post; the base class publishes a `MentionDeletion` for it (no content)."""
+
+    native_id: str
+    deleted_at: datetime | None = None  # None: now
+    reason: str = "author_deleted"  # author_deleted | removed | hidden
+    author_handle: str | None = None  # when the platform names the author: keeps it in order with the post
+    source: Source | None = None
+
+
+class Ignored(Exception):
+    """Raised by `parse` for a payload that is fine but not for us (a non-public status, a Messenger
+    delivery, a change without content, a "[deleted]" placeholder): counted with its reason, never
+    dead-lettered, never published. `reason` is a short fixed word (a metric label)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PlatformError(Exception):
+    """An error object inside a stream (too many connections, 401, rate limit): the stream is
+    ended and reconnected with backoff (or after `retry_after` seconds), never dead-lettered."""
+
+    def __init__(self, title: str, detail: str = "", *, retry_after: float | None = None):
+        super().__init__(f"{title}: {detail}" if detail else title)
+        self.title, self.detail, self.retry_after = title, detail, retry_after
 
 
 class BadPayload(Exception):
@@ -86,6 +122,8 @@ class LiveStats:
     duplicates: int = 0
     unmatched: int = 0
     own_posts: int = 0
+    deleted: int = 0
+    ignored: Counter = field(default_factory=Counter)
     dead_lettered: int = 0
     reconnects: int = 0
     commits: int = 0
@@ -212,6 +250,9 @@ class LiveConnector(ABC):
                 delay = 0.0 if established else policy.network.next()
             except DeliveryFailed:
                 raise  # the broker lost mentions: stop, a restart resumes from the last checkpoint
+            except PlatformError as exc:
+                delay = exc.retry_after if exc.retry_after is not None else policy.http.next()
+                self._error("platform", key, exc, delay)
             except RateLimited as exc:
                 delay = exc.delay if exc.delay is not None else policy.rate_limit.next()
                 self._error("rate_limited", key, exc, delay)
@@ -277,6 +318,8 @@ class LiveConnector(ABC):
     def handle(self, event: Event) -> None:
         if isinstance(event.payload, Post):
             self.emit(event.payload)
+        elif isinstance(event.payload, Deletion):
+            self.delete(event.payload)
         elif event.payload is not None:
             self.process(event.payload, original=event.original)
         if event.payload is not None:
@@ -302,6 +345,9 @@ class LiveConnector(ABC):
             doc, raw = payload, original if original is not None else _dump(payload)
         try:
             posts = list(self.parse(doc))
+        except Ignored as exc:
+            self.ignore(exc.reason)
+            return []
         except BadPayload as exc:
             self.reject(exc.reason, exc.detail, raw)
             return []
@@ -309,12 +355,37 @@ class LiveConnector(ABC):
             self.reject(DeadLetterReason.schema_violation, f"unexpected payload shape: {type(exc).__name__}: {exc}",
                         raw)
             return []
-        published = [m for m in (self.emit(p, original=raw) for p in posts) if m is not None]
+        published = []
+        for item in posts:
+            if isinstance(item, Deletion):
+                self.delete(item)
+            elif (mention := self.emit(item, original=raw)) is not None:
+                published.append(mention)
         return published
 
+    def ignore(self, reason: str) -> None:
+        self._count("ignored")
+        metrics.CONNECTOR_IGNORED.labels(self.name, reason).inc()
+        self.stats.ignored[reason] += 1
+
+    def delete(self, deletion: Deletion) -> MentionDeletion:
+        """Publish that a post is gone. Not deduplicated against `seen`: a deletion always goes out."""
+        source = deletion.source or self.source
+        record = MentionDeletion(
+            id=mention_id(source.value, deletion.native_id), source=source, reason=deletion.reason,
+            deleted_at=deletion.deleted_at or datetime.now(timezone.utc),
+            author_key=customer_key(source.value, deletion.author_handle) if deletion.author_handle else None,
+            ingested_at=datetime.now(timezone.utc))
+        self.sink.publish_deletion(record)
+        self.stats.deleted += 1
+        self._count("deleted")
+        return record
+
     def emit(self, post: Post, *, original: bytes | None = None) -> RawMention | None:
-        """Dedupe, match a brand, validate, publish. Returns the mention if it was published."""
-        if post.native_id in self.seen:
+        """Dedupe, match a brand, validate, publish. Returns the mention if it was published.
+
+        An edit (`edited_at`) is published again under the same id, even when the original was seen."""
+        if post.native_id in self.seen and post.edited_at is None:
             self._count("duplicate")
             self.stats.duplicates += 1
             return None
@@ -330,10 +401,13 @@ class LiveConnector(ABC):
                 self.stats.own_posts += 1
             return None
         source = post.source or self.source
+        text, truncated = truncate_text(post.text)
         try:
             mention = RawMention(
                 id=mention_id(source.value, post.native_id), source=source, channel=post.channel or found.channel,
-                url=post.url, author=post.author, text=post.text, lang_hint=post.lang, created_at=post.created_at,
+                url=post.url, author=post.author, text=text, truncated=truncated, lang_hint=post.lang,
+                created_at=post.created_at, created_at_note=post.created_at_note, edited_at=post.edited_at,
+                links=list(post.links), link_titles=list(post.link_titles), media_alt=list(post.media_alt),
                 in_reply_to=post.in_reply_to, brand=found.brand, matched_keyword=found.keyword, raw=post.raw,
                 ingested_at=datetime.now(timezone.utc))
         except ValidationError as exc:
@@ -350,7 +424,9 @@ class LiveConnector(ABC):
         self.sink.publish(mention)
         self.seen.add(post.native_id)
         self.stats.published += 1
-        self._count("published")
+        self._count("edited" if post.edited_at else "published")
+        if truncated:
+            self._count("truncated")
         metrics.CONNECTOR_LAG.labels(self.name).set(
             max(0.0, (mention.ingested_at - mention.created_at).total_seconds()))  # type: ignore[operator]
         return mention
@@ -406,3 +482,19 @@ def parse_time(value: Any) -> datetime:
         raise ValueError(f"not a timestamp: {value!r}")
     when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+TRUNCATION_MARK = " …"
+
+
+def truncate_text(text: str, limit: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
+    """The one truncation policy of every connector: text over `limit` characters is cut at the last
+    word boundary before it (a hard cut when one word fills it) and ends in " …"; True if it was cut."""
+    if len(text) <= limit:
+        return text, False
+    room = limit - len(TRUNCATION_MARK)
+    cut = text[:room]
+    boundary = max(cut.rfind(" "), cut.rfind("\n"))
+    if boundary > room // 2:
+        cut = cut[:boundary]
+    return cut.rstrip() + TRUNCATION_MARK, True

@@ -6,11 +6,13 @@ import threading
 from typing import Protocol, TextIO
 
 from connectors.publisher import MentionPublisher
-from schemas import DeadLetter, RawMention
+from schemas import DeadLetter, MentionDeletion, RawMention
 
 
 class MentionSink(Protocol):
     def publish(self, mention: RawMention) -> None: ...
+
+    def publish_deletion(self, deletion: MentionDeletion) -> None: ...
 
     def dead_letter(self, letter: DeadLetter) -> None: ...
 
@@ -30,6 +32,12 @@ class KafkaMentionSink:
     def publish(self, mention: RawMention) -> None:
         self.publisher.publish(mention)
 
+    def publish_deletion(self, deletion: MentionDeletion) -> None:
+        # keyed like the mention when the author is known (same partition, so it comes after the
+        # mention); else by mention id: the pipeline copes with a deletion that overtakes its mention
+        key = (deletion.author_key or deletion.id).encode()
+        self.publisher.publish_bytes(deletion.model_dump_json(exclude_none=True).encode(), key=key)
+
     def dead_letter(self, letter: DeadLetter) -> None:
         self.publisher.publish_bytes(letter.model_dump_json().encode(), key=letter.id.encode(), topic=self.topic_dlq)
 
@@ -45,6 +53,7 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.mentions: list[RawMention] = []
+        self.deletions: list[MentionDeletion] = []
         self.dead_letters: list[DeadLetter] = []
         self.flushes = 0
         self._lock = threading.Lock()
@@ -52,6 +61,10 @@ class MemorySink:
     def publish(self, mention: RawMention) -> None:
         with self._lock:
             self.mentions.append(mention)
+
+    def publish_deletion(self, deletion: MentionDeletion) -> None:
+        with self._lock:
+            self.deletions.append(deletion)
 
     def dead_letter(self, letter: DeadLetter) -> None:
         with self._lock:
@@ -79,6 +92,10 @@ class StdoutSink(MemorySink):
     def publish(self, mention: RawMention) -> None:
         super().publish(mention)
         print(mention.model_dump_json(exclude={"raw"}, exclude_none=True), file=self.stream, flush=True)
+
+    def publish_deletion(self, deletion: MentionDeletion) -> None:
+        super().publish_deletion(deletion)
+        print(deletion.model_dump_json(exclude_none=True), file=self.stream, flush=True)
 
     def dead_letter(self, letter: DeadLetter) -> None:
         super().dead_letter(letter)

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     es_alerts_index: str = Field("luister-alerts", description="alerts as indexed by the alerts sink (reports read it)")
     es_audit_index: str = Field("luister-audit", description="erasure records, without personal data")
     topic_erase: str = Field("customers.erase", description="compacted: erase requests, key = customer_id")
+    topic_deletions: str = Field("", description="posts their authors deleted, key = mention id; empty: "
+                                                 "<prefix of topic_classified>.deletions")
+    es_deletions_index: str = Field("luister-deletions", description="deleted mentions (id, source, time; no "
+                                                                     "content): audit, and a deletion that "
+                                                                     "arrives before its mention wins")
     audit_hmac_key: str = Field("luister-audit", description="HMAC key for hashed ids in the audit index: "
                                                             "set a secret in production")
     report_timezone: str = Field("Europe/Amsterdam", description="days and months of reports in this zone")
@@ -127,6 +132,8 @@ class Settings(BaseSettings):
             self.topic_profiles = f"{prefix}.customer-profiles"
         if not self.topic_customer_control:
             self.topic_customer_control = f"{prefix}.customer-control"
+        if not self.topic_deletions:
+            self.topic_deletions = f"{prefix}.deletions"
         if not self.crisis.topic_by_brand:
             self.crisis.topic_by_brand = f"{prefix}.by_brand"
         return self

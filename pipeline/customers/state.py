@@ -136,6 +136,27 @@ def add_item(state: CustomerState, item: Item, limits: HistoryLimits) -> Custome
     return s
 
 
+def remove_item(state: CustomerState, mention_id: str) -> CustomerState | None:
+    """A new state without the mention (its author deleted it): out of the recent history and
+    uncounted from the totals and its day. None when the state does not hold it (then nothing
+    changes: counts of a mention already past `recent` cannot be told apart any more)."""
+    item = state.find(mention_id)
+    if item is None:
+        return None
+    s = state.model_copy(update={"totals": dict(state.totals), "daily": dict(state.daily)})
+    day = item.at.date().isoformat()
+    bucket = dict(s.daily.get(day, {}))
+    for k in _count_keys(item):
+        s.totals[k] = max(0, s.totals.get(k, 0) - 1)
+        if k in bucket:
+            bucket[k] = max(0, bucket[k] - 1)
+    if day in s.daily:
+        s.daily[day] = bucket
+    s.recent = [i for i in s.recent if i.id != mention_id]
+    s.transitions = [t for t in s.transitions if t.mention_id != mention_id]
+    return s
+
+
 def counts_between(state: CustomerState, start: datetime, end: datetime) -> dict[str, int]:
     """Counts over whole days from `start`'s day to `end`'s day (a sliding window of days)."""
     first, last = start.date().isoformat(), end.date().isoformat()

@@ -37,7 +37,7 @@ from pipeline.customers.merge import merge_states
 from pipeline.customers.observe import observe
 from pipeline.customers.profile_doc import customers_mapping, profile_document
 from pipeline.customers.registry import load_index
-from pipeline.customers.state import CustomerState
+from pipeline.customers.state import CustomerState, remove_item
 from pipeline.dead_letters import dead_letter_event
 from pipeline.faust_compat import as_current
 from schemas import ClassifiedMention, DeadLetterReason
@@ -204,6 +204,13 @@ async def customer_control(stream):
             await topics.customer_control.send(key=body["into"].encode(), value=json.dumps(
                 {"op": "absorb", "from": key.decode(), "state": stored}).encode())
             log.info("customer history moved", extra={"from": key.decode(), "into": body["into"]})
+        elif op == "forget_mention" and stored is not None:  # its author deleted it (stages/deletions.py)
+            state = CustomerState.load(stored)
+            kept = remove_item(state, body.get("mention_id", ""))
+            if kept is not None:
+                link = registry.links.get(key.decode())
+                doc = _save(key, kept, link.name if link else None)
+                await topics.customer_profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
         elif op == "absorb":
             moved = CustomerState.load(body["state"])
             merged = merge_states(CustomerState.load(stored) if stored else None, moved, key.decode(),

@@ -15,6 +15,7 @@ from pipeline.dead_letters import dead_letter_event
 from pipeline.trace import trace
 from schemas import ClassifiedMention, DeadLetterReason
 from sinks.elasticsearch import BulkWriter, ensure_index, sink_client
+from sinks.elasticsearch.deletions import deleted_ids, ensure_deletions_index, remove_mentions
 from sinks.elasticsearch.lifecycle import monthly_router
 from sinks.elasticsearch.mapping import MAPPING_VERSION
 
@@ -22,11 +23,12 @@ log = logging.getLogger(__name__)
 
 
 async def connect_elasticsearch() -> BulkWriter:
-    """Wait (with backoff) until Elasticsearch answers and the index exists."""
+    """Wait (with backoff) until Elasticsearch answers and the indices exist."""
     client = sink_client(settings.es_url, settings.es_request_timeout)
 
     async def attempt() -> BulkWriter:
         await ensure_index(client, settings.es_index_prefix, settings.es_refresh_interval)
+        await ensure_deletions_index(client, settings.es_deletions_index)
         metrics.set_dependency("elasticsearch", True)
         # each mention goes to the index of its own month: a replay overwrites the same document
         router = monthly_router(settings.es_index_prefix, MAPPING_VERSION)
@@ -63,7 +65,16 @@ async def index(stream):
         docs, by_id, bad = _documents(events)
         for event, detail in bad:
             await dead_letter_event(event, "index", DeadLetterReason.schema_violation, detail, None)
+        # a mention its author deleted before it got here is not indexed (the record is read in real time)
+        gone = await deleted_ids(writer.client, settings.es_deletions_index, by_id)
+        if gone:
+            docs = [(doc_id, doc) for doc_id, doc in docs if doc_id not in gone]
+            metrics.STAGE_EVENTS.labels(stage="index", outcome="deleted_before_indexed").inc(len(gone))
         result = await writer.write(docs)
+        # and one whose deletion was recorded while this batch was being written goes again at once
+        late = await deleted_ids(writer.client, settings.es_deletions_index, (doc_id for doc_id, _ in docs))
+        if late:
+            await remove_mentions(writer.client, settings.es_index_prefix, sorted(late))
         metrics.set_dependency("elasticsearch", True)
         if settings.log_mentions:
             rejected_ids = {r.doc_id for r in result.rejected}

@@ -1,4 +1,4 @@
-"""normalize: mentions.raw -> mentions.normalized (keyed by customer id) | dead letters."""
+"""normalize: mentions.raw -> mentions.normalized (keyed by customer id) | deletions | dead letters."""
 from __future__ import annotations
 
 import time
@@ -10,7 +10,7 @@ from pipeline.app import app, settings
 from pipeline.dead_letters import send_dead_letter
 from pipeline.normalize import normalize as normalize_record
 from pipeline.trace import trace
-from schemas import DeadLetter, RawMention
+from schemas import DeadLetter, MentionDeletion, RawMention
 
 
 def customer_id_of(mention: RawMention) -> str:
@@ -33,6 +33,10 @@ async def normalize(stream):
                                       partition=msg.partition, offset=msg.offset, key=msg.key)
             if isinstance(result, DeadLetter):
                 await send_dead_letter(result)
+                continue
+            if isinstance(result, MentionDeletion):
+                metrics.STAGE_EVENTS.labels(stage="normalize", outcome="deletion").inc()
+                await topics.mention_deletions.send(key=result.id.encode(), value=msg.value)
                 continue
             metrics.STAGE_EVENTS.labels(stage="normalize", outcome="ok").inc()
             trace.info("normalized", extra={"stage": "normalize", "mention_id": result.id, "offset": msg.offset,

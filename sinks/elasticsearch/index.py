@@ -32,7 +32,12 @@ async def ensure_index(client: AsyncElasticsearch, prefix: str, refresh_interval
         except BadRequestError as exc:  # another worker created it first
             if exc.error != "resource_already_exists_exception":
                 raise
-    stale = [i.name for i in await lifecycle.family(client, prefix)
+    indices = await lifecycle.family(client, prefix)
+    current = [i.name for i in indices if i.version == MAPPING_VERSION]
+    if current:  # fields added to this mapping version since those indices were made (additive only)
+        properties = index_template(prefix, refresh_interval)["template"]["mappings"]["properties"]
+        await client.indices.put_mapping(index=",".join(current), properties=properties)
+    stale = [i.name for i in indices
              if i.in_read_alias and lifecycle.needs_migration(lifecycle.parse_index(prefix, i.name), MAPPING_VERSION)]
     if stale:
         log.warning("older mention indices are still in the read alias; run `luister indices migrate`",

@@ -55,6 +55,12 @@ def mention_properties() -> dict[str, Any]:
         "brand": KEYWORD,
         "matched_keyword": KEYWORD,
         "ingested_at": DATE,
+        "edited_at": DATE,
+        "truncated": BOOL,
+        "created_at_note": KEYWORD,
+        "links": {"type": "keyword", "ignore_above": 2048},
+        "link_titles": _multilingual_text(),
+        "media_alt": _multilingual_text(),
         "raw": {"type": "object", "enabled": False},  # kept for audits, never searched
         "type": KEYWORD,
         "type_scores": {"properties": {t.value: {"type": "float"} for t in MessageType}},
