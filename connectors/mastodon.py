@@ -6,12 +6,23 @@ the cursor per stream is the newest status id seen: after a disconnect or a rest
 connector first reads the REST timeline since that id (`min_id`, oldest page first), then
 reopens the stream; dedupe by status URI drops what both deliver. With `mode = "poll"` the
 REST timelines are polled instead (instances that disable streaming).
+
+Events: `update` is a new status, `status.update` an edit (re-published with `edited_at`),
+`delete` (the status id) a `Deletion`; other events (notification, announcement, ...) are
+skipped. Private and direct statuses (visible to a token's owner in REST catch-up) are ignored
+(`not_public`); a status with no text uses its media descriptions or card title, else it is
+ignored (`no_text`). Media descriptions are `media_alt`, the card title `link_titles`, links in
+the content (not mentions or hashtags) and the card URL `links`. An `{"error": ...}` object in
+the stream ends it (reconnect with backoff).
 """
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
+from datetime import datetime, timezone
+from html.parser import HTMLParser
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -21,7 +32,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from connectors.runtime.config import ConnectorConfig
-from connectors.runtime.live import Event, LiveConnector, Post, parse_time
+from connectors.runtime.live import Deletion, Event, Ignored, LiveConnector, PlatformError, Post, parse_time
 from connectors.runtime.text import html_to_text
 from schemas.mention import Author, Source
 
@@ -59,6 +70,7 @@ class MastodonConnector(LiveConnector):
         super().__init__(*args, **kwargs)
         self.base = self.config.base_url.rstrip("/")
         self.host = self.config.domain or urlsplit(self.base).netloc
+        self.known: OrderedDict[str, tuple[str, str]] = OrderedDict()  # status id -> (native id, author)
 
     def stream_keys(self) -> list[str]:
         return list(self.config.streams)
@@ -89,15 +101,35 @@ class MastodonConnector(LiveConnector):
         async with self.open_stream("GET", self.base + path, params=params, headers=self._auth,
                                     timeout=timeout) as response:
             async for sse in EventSource(response).aiter_sse():
-                if sse.event != "update":
-                    continue  # delete, status.update, notification...: not new mentions
-                try:
-                    doc = json.loads(sse.data)
-                except ValueError:
-                    yield Event(payload=sse.data)  # the base class dead-letters it
-                    continue
-                cursor = _newer(self.cursor.get(key), doc.get("id") if isinstance(doc, dict) else None)
-                yield Event(payload=doc, original=sse.data.encode(), cursor=cursor)
+                event = self.event_for(key, sse.event, sse.data)
+                if event is not None:
+                    yield event
+
+    def event_for(self, key: str, name: str, data: str) -> Event | None:
+        """One server-sent event as a connector event (None: not for us). `update` and
+        `status.update` carry a status, `delete` the id of one."""
+        if name == "delete":
+            status_id = data.strip()
+            native_id, author = self.known.get(status_id, (f"{self.host}/{status_id}", None))
+            return Event(payload=Deletion(native_id, reason="author_deleted", author_handle=author))
+        if name not in ("update", "status.update"):
+            try:
+                doc = json.loads(data)
+            except ValueError:
+                return None
+            if isinstance(doc, dict) and "error" in doc:
+                raise PlatformError("mastodon stream error", str(doc["error"]))
+            return None  # notification, announcement, filters_changed, conversation...
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            return Event(payload=data)  # the base class dead-letters it
+        if isinstance(doc, dict) and "error" in doc and "id" not in doc:
+            raise PlatformError("mastodon stream error", str(doc["error"]))
+        if isinstance(doc, dict) and name == "status.update":
+            doc = {**doc, "edited_at": doc.get("edited_at") or datetime.now(timezone.utc).isoformat()}
+        cursor = _newer(self.cursor.get(key), doc.get("id") if isinstance(doc, dict) else None)
+        return Event(payload=doc, original=data.encode(), cursor=cursor)
 
     async def catch_up(self, key: str) -> AsyncIterator[Event]:
         """Statuses since the cursor, oldest page first (`min_id` pages forward in time)."""
@@ -121,25 +153,78 @@ class MastodonConnector(LiveConnector):
 
     def parse(self, doc: Any) -> Iterable[Post]:
         status = doc.get("reblog") or doc  # a boost carries the original post
+        for visibility in (doc.get("visibility"), status.get("visibility")):
+            if visibility in ("private", "direct"):
+                raise Ignored("not_public")
         account = status["account"]
         acct = self._full(account["acct"])
+        native_id = status.get("uri") or f"{self.host}/{status['id']}"
+        self._remember(str(status["id"]), native_id, acct)
+        if doc is not status and doc.get("id") is not None:
+            self._remember(str(doc["id"]), native_id, acct)
         text = html_to_text(status["content"])
         if status.get("spoiler_text"):
             text = f"{status['spoiler_text']}\n{text}"
+        media_alt = tuple(m["description"].strip() for m in status.get("media_attachments") or []
+                          if isinstance(m, dict) and isinstance(m.get("description"), str) and m["description"].strip())
+        card = status.get("card") if isinstance(status.get("card"), dict) else {}
+        titles = tuple(t for t in ((card.get("title") or "").strip(),) if t)
+        links = _links(status["content"])
+        if isinstance(card.get("url"), str) and card["url"].startswith(("http://", "https://")):
+            links.append(card["url"])
+        if not text.strip():
+            text = "\n".join(media_alt or titles)
+            if not text.strip():
+                raise Ignored("no_text")
         places = [self._full(m["acct"]) for m in status.get("mentions") or [] if m.get("acct")]
         if status.get("in_reply_to_account_id"):
             places.append(str(status["in_reply_to_account_id"]))
         yield Post(
-            native_id=status.get("uri") or f"{self.host}/{status['id']}", text=text,
+            native_id=native_id, text=text,
             author=Author(handle=acct, display_name=(account.get("display_name") or None) and account["display_name"][:500],
                           followers=account.get("followers_count") if isinstance(account.get("followers_count"), int)
                           else None),
             created_at=parse_time(status["created_at"]), url=status.get("url") or status.get("uri"),
+            edited_at=parse_time(status["edited_at"]) if status.get("edited_at") else None,
             lang=status.get("language"), in_reply_to=status.get("in_reply_to_id"), places=tuple(places),
-            raw={k: status.get(k) for k in ("id", "uri", "url", "created_at", "visibility", "language")})
+            links=tuple(dict.fromkeys(links)), link_titles=titles, media_alt=media_alt,
+            raw={k: status.get(k) for k in ("id", "uri", "url", "created_at", "edited_at", "visibility", "language")})
+
+    def _remember(self, status_id: str, native_id: str, acct: str) -> None:
+        """Status id -> native id and author: a `delete` event names only the id."""
+        self.known[status_id] = (native_id, acct)
+        self.known.move_to_end(status_id)
+        while len(self.known) > self.config.dedupe_window:
+            self.known.popitem(last=False)
 
     def _full(self, acct: str) -> str:
         return acct if "@" in acct else f"{acct}@{self.host}"
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag != "a":
+            return
+        a = {k: v or "" for k, v in attrs}
+        if "mention" in a.get("class", "").split() or "hashtag" in a.get("class", "").split() \
+                or "tag" in a.get("rel", "").split():
+            return
+        if a.get("href", "").startswith(("http://", "https://")):
+            self.links.append(a["href"])
+
+
+def _links(html: Any) -> list[str]:
+    """The links in a status' content (full hrefs), without mentions and hashtags."""
+    if not isinstance(html, str) or "<a" not in html:
+        return []
+    parser = _Links()
+    parser.feed(html)
+    parser.close()
+    return parser.links
 
 
 def _id_key(value: Any) -> tuple[int, str]:

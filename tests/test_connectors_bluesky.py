@@ -105,3 +105,139 @@ def test_jetstream_resume_by_cursor_rate_limit_malformed_and_restart():
     # the restart resumed from the checkpoint: nothing twice, the brand's own post skipped
     assert len(set(sink.ids)) == len(sink.ids) and second.own_posts == 1
     assert store.load("bsky-test").cursor["main"] == expected[-1]["time_us"]
+
+
+# ---------------------------------------------------------------- real Jetstream payloads
+# tests/fixtures/connectors/bluesky/real/: events recorded from the live network by the
+# bluesky-social/jetstream test suite (MIT OR Apache-2.0); see SOURCES.md there. Each frame
+# goes through `event_for` + `handle`, the path every WebSocket message takes.
+from datetime import datetime, timezone
+
+import pytest
+
+REAL = "real/jetstream_corpus_expected_v1.jsonl"
+
+
+def real_frames(name: str = REAL) -> list[bytes]:
+    return [line.encode() for line in fixture("bluesky", name)]
+
+
+def frame_with(rkey: str, name: str = REAL) -> bytes:
+    return next(f for f in real_frames(name) if f'"rkey":"{rkey}"'.encode() in f)
+
+
+def live(keywords: list[str], handles: dict | None = None):
+    sink = MemorySink()
+    config = BlueskyConfig(name="bsky-real", brands=[{"name": "Brand", "keywords": keywords}], handles=handles or {})
+    return BlueskyConnector(config, sink), sink
+
+
+def feed(connector, frames) -> None:
+    for raw in frames:
+        connector.handle(connector.event_for(raw))
+
+
+def test_real_link_facet_expands_shortened_text_and_card_title():
+    connector, sink = live(["Native Americans"])
+    feed(connector, [frame_with("3mptbyoeyc22k")])
+    assert connector.stats.published == 0 and connector.stats.unmatched == 1  # the card title is not the text
+    connector, sink = live(["youtube"])
+    feed(connector, [frame_with("3mptbyoeyc22k")])
+    [m] = sink.mentions
+    assert m.text == "https://www.youtube.com/watch?v=V5lDo-jw8mA", "the shortened link text is the full URL"
+    assert m.links == ["https://www.youtube.com/watch?v=V5lDo-jw8mA"]
+    assert m.link_titles == ["What does America's 250th anniversary mean to Native Americans?"]
+    assert m.author.handle == "did:plc:dclwtltrt2ggsryagfzk7dp4", "never named: the DID is the last resort"
+    assert m.created_at == datetime(2026, 7, 4, 14, 38, 6, 240000, tzinfo=timezone.utc) and m.lang_hint == "en"
+    assert m.url == "https://bsky.app/profile/did:plc:dclwtltrt2ggsryagfzk7dp4/post/3mptbyoeyc22k"
+    assert m.brand == "Brand" and m.edited_at is None
+
+
+def test_real_image_post_with_link_facet_and_tags():
+    connector, sink = live(["Timmi"])
+    feed(connector, [frame_with("3mptbyo7tas2u")])
+    [m] = sink.mentions
+    full = "https://www.tumblr.com/tempo-tales/765681292369166336/behind-them-timmi-and-wankyu-follow-silently-but?source=share"
+    assert m.text.startswith('"Behind them, Timmi and Wanky\'u follow silently but as fast as possible."\n\n' + full)
+    assert m.text.endswith("#talesatwonderworld\n#balanwonderworldoc")
+    assert m.links == [full] and m.media_alt == [] and m.lang_hint == "es"  # the image has an empty alt
+
+
+def test_real_gif_only_reply_uses_the_card_title_not_a_dead_letter():
+    connector, sink = live(["Ariana Grande"])
+    feed(connector, [frame_with("3mptbyproxc2q")])
+    [m] = sink.mentions
+    assert m.text == "Ariana Grande Crying: Acheimagra Stan Twitter"
+    assert m.link_titles == [m.text] and m.links[0].startswith("https://static.klipy.com/ii/")
+    assert m.in_reply_to == "at://did:plc:ippiobxpsddnkzd6ms2dbpcy/app.bsky.feed.post/3mptbvznwf22c"
+    assert not sink.dead_letters
+
+
+def test_real_empty_text_without_alt_or_card_is_ignored():
+    doc = json.loads(frame_with("3mptbyproxc2q"))
+    del doc["commit"]["record"]["embed"]  # the same real reply without its GIF card
+    connector, sink = live(["x"])
+    connector.handle(connector.event_for(json.dumps(doc).encode()))
+    assert connector.stats.ignored == {"no_text": 1} and not sink.dead_letters and not sink.mentions
+
+
+def test_real_delete_commit_publishes_a_deletion():
+    connector, sink = live(["x"], handles={"did:plc:4smmjsqf6l5jkzczvw6vsrqc": "someone.bsky.social"})
+    feed(connector, [frame_with("3mpt73z3ejc2p")])
+    [d] = sink.deletions
+    assert d.id == "bluesky:did:plc:4smmjsqf6l5jkzczvw6vsrqc/app.bsky.feed.post/3mpt73z3ejc2p"
+    assert d.reason == "author_deleted" and d.author_key == "bluesky:someone.bsky.social"
+    assert d.deleted_at == datetime.fromtimestamp(1783175888377628 / 1_000_000, timezone.utc)
+    assert connector.cursor == {} and connector.stats.deleted == 1
+
+
+def test_real_update_commit_is_an_edit():
+    # no post update was recorded in the sources; the real golden post with operation "update"
+    doc = json.loads(frame_with("3mmoojp4cd223", "real/jetstream_subscribe_golden_v1.jsonl"))
+    doc["commit"]["operation"] = "update"
+    connector, sink = live(["RSV"])
+    feed(connector, [frame_with("3mmoojp4cd223", "real/jetstream_subscribe_golden_v1.jsonl"),
+                     json.dumps(doc).encode()])
+    first, edit = sink.mentions
+    assert first.id == edit.id and first.edited_at is None
+    assert edit.edited_at == datetime.fromtimestamp(1779719009157119 / 1_000_000, timezone.utc)
+    assert edit.text == "Try RSV for a good time !!" and edit.lang_hint == "en"
+
+
+def test_identity_without_handle_keeps_the_known_handle():
+    frames = real_frames()
+    identity = next(f for f in frames if b'"kind":"identity"' in f)
+    did = json.loads(identity)["did"]
+    connector, _ = live(["x"], handles={did: "known.example.com"})
+    feed(connector, [identity])
+    assert connector.handles[did] == "known.example.com"
+    named = json.dumps({"did": did, "time_us": 1, "kind": "identity",
+                        "identity": {"did": did, "handle": "New.Example.com", "seq": 1, "time": "2026-07-04T14:38:07Z"}})
+    feed(connector, [named.encode()])
+    assert connector.handles[did] == "new.example.com"
+
+
+def test_mention_facets_name_authors():
+    connector, _ = live(["parcel"])
+    doc = json.loads(next(line for line in EVENTS if '"3l3qo2vuo0003"' in line))
+    doc["commit"]["record"]["facets"][0]["index"]["byteEnd"] = 13  # "@pakjepost.nl"
+    feed(connector, [json.dumps(doc).encode()])
+    assert connector.handles["did:plc:pakjepostofficial0000001"] == "pakjepost.nl"
+
+
+@pytest.mark.parametrize("name", ["real/jetstream_corpus_expected_v1.jsonl", "real/jetstream_subscribe_golden_v1.jsonl"])
+def test_every_real_frame_is_handled_without_dead_letters(name):
+    connector, sink = live(["the", "a", "de"])
+    frames = real_frames(name)
+    feed(connector, frames)
+    posts = [json.loads(f) for f in frames if b'"collection":"app.bsky.feed.post"' in f]
+    s = connector.stats
+    assert not sink.dead_letters
+    assert s.published + s.unmatched + sum(s.ignored.values()) + s.deleted == len(posts)
+
+
+def test_jetstream_error_frame_is_a_platform_error():
+    from connectors.runtime.live import PlatformError
+    connector, _ = live(["x"])
+    with pytest.raises(PlatformError):
+        connector.event_for(b'{"kind":"error","error":"ConsumerTooSlow","message":"slow"}')
