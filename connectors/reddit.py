@@ -5,21 +5,34 @@ Listings: `r/<sub>` (new posts), `r/<sub>/comments` (new comments), `search:<que
 and follows `after` to older pages until it reaches what it saw last time (the cursor per
 listing is the newest `created_utc` handled), then publishes oldest first. Reddit's
 `X-Ratelimit-Remaining/-Reset` headers hold the next request when the quota is spent.
+
+A listing is one response with many children; each child is handled on its own (one event
+per child), so a child that is ignored or dead-lettered never drops its siblings.
+
+Per child: a post (t3) or comment (t1) is a mention; `edited` (a timestamp) makes it an edit
+(published again under the same id, once per edit); a "[deleted]"/"[removed]" body or author
+is a deletion of an item already seen, otherwise ignored (`deleted_placeholder`); other kinds
+(subreddits, users, messages, "more") are ignored (`not_a_post`). Text is HTML-unescaped
+(`&amp;`, `&#x200B;`, `&nbsp;`) and zero-width spaces dropped; a link post keeps its linked
+URL in `links`; comments from before Reddit sent `permalink` get a URL built from
+subreddit, link id and id. Text over the limit is truncated by the base class.
 """
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from connectors.runtime.config import ConnectorConfig
 from connectors.runtime.http import HTTPFailure
-from connectors.runtime.live import BadPayload, Event, LiveConnector, Post, parse_time
+from connectors.runtime.live import BadPayload, Deletion, Event, Ignored, LiveConnector, Post, parse_time
 from schemas import DeadLetterReason
 from schemas.mention import Author, Source
 
@@ -106,18 +119,18 @@ class RedditConnector(LiveConnector):
                 response = await self.get(path, {**params, "limit": self.config.page_size,
                                                  **({"after": after} if after else {})})
                 doc = response.json()
-                data = doc.get("data") if isinstance(doc, dict) and doc.get("kind") == "Listing" else None
-                if not isinstance(data, dict) or not isinstance(data.get("children"), list):
+                children = listing_children(doc)
+                if children is None:
                     self.reject(DeadLetterReason.schema_violation, f"not a Listing from {path}", response.content)
                     break
                 reached = False
-                for child in data["children"]:
+                for child in children:
                     created = _created(child)
                     if newest is not None and created is not None and created < newest:
                         reached = True  # older than what the last poll handled
                         break
                     collected.append(child)
-                after = data.get("after")
+                after = doc["data"].get("after") if isinstance(doc, dict) else None
                 if reached or not after or newest is None:
                     break  # the first poll starts from the newest page only
             for child in reversed(collected):
@@ -127,22 +140,111 @@ class RedditConnector(LiveConnector):
                         commit=True)
             await asyncio.sleep(self.config.poll_interval_seconds)
 
-    def parse(self, doc: Any) -> Iterable[Post]:
+    def parse(self, doc: Any) -> Iterable[Post | Deletion]:
+        """One listing child: a post (t3) or comment (t1); see the module doc for the variants."""
         kind, data = doc["kind"], doc["data"]
-        if kind == "t3":
-            text = "\n\n".join(t for t in (data["title"], data.get("selftext") or "") if t)
-            in_reply_to = None
-        elif kind == "t1":
-            text, in_reply_to = data["body"], data.get("parent_id")
-        else:
+        if kind in NOT_POSTS:
+            raise Ignored("not_a_post")
+        if kind not in ("t1", "t3"):
             raise BadPayload(DeadLetterReason.schema_violation, f"not a post or comment: kind={kind!r}")
+        name, author = data["name"], data["author"]
+        if not isinstance(name, str) or not isinstance(author, str):
+            raise TypeError("name and author must be strings")
+        gone = gone_reason(kind, data)
+        if gone is not None:
+            if name not in self.seen:
+                raise Ignored("deleted_placeholder")  # never published here: nothing to delete
+            if f"{name}@gone" in self.seen:
+                raise Ignored("already_deleted")  # the same listing page read again
+            self.seen.add(f"{name}@gone")
+            yield Deletion(native_id=name, reason=gone, author_handle=None if author in PLACEHOLDERS else author)
+            return
         sub = data.get("subreddit") or ""
+        links: tuple[str, ...] = ()
+        if kind == "t3":
+            title = clean_text(data["title"])
+            text = "\n\n".join(t for t in (title, clean_text(data.get("selftext") or "")) if t)
+            in_reply_to = None
+            if not data.get("is_self", True):
+                linked = data.get("url_overridden_by_dest") or data.get("url")
+                if isinstance(linked, str) and linked:
+                    links = (absolute(linked),)
+        elif kind == "t1":
+            text, in_reply_to = clean_text(data["body"]), data.get("parent_id")
+        if not text:
+            raise Ignored("empty_text")
+        edited_at = None
+        edited = data.get("edited")
+        if isinstance(edited, (int, float)) and not isinstance(edited, bool) and edited > 0:
+            edit_key = f"{name}@edited:{int(edited)}"
+            if edit_key not in self.seen:  # each edit once, however often a page shows it
+                edited_at = parse_time(float(edited))
+                self.seen.add(edit_key)
+        fullname = data.get("author_fullname")
         yield Post(
-            native_id=data["name"], text=text, author=Author(handle=data["author"]),
-            created_at=parse_time(float(data["created_utc"])),
-            url=f"https://www.reddit.com{data['permalink']}" if data.get("permalink") else data.get("url"),
+            native_id=name, text=text, author=Author(handle=author),
+            created_at=parse_time(float(data["created_utc"])), url=item_url(kind, data),
             in_reply_to=in_reply_to, places=(f"r/{sub}",) if sub else (),
-            raw={k: data.get(k) for k in ("name", "subreddit", "permalink", "created_utc", "score", "num_comments")})
+            author_ids=(fullname,) if isinstance(fullname, str) and fullname else (),
+            edited_at=edited_at, links=links,
+            raw={k: data.get(k) for k in ("name", "subreddit", "permalink", "created_utc", "edited", "score",
+                                          "num_comments", "is_self", "url")})
+
+
+PLACEHOLDERS = {"[deleted]", "[removed]"}
+NOT_POSTS = {"t2", "t4", "t5", "t6", "more", "LabeledMulti", "modaction"}  # users, messages, subreddits, ...
+# removed_by_category (newer payloads): who took the item down
+_AUTHOR_GONE = {"deleted", "author"}
+_ZERO_WIDTH = re.compile("[\u200b\u200c\ufeff\u2060]")
+
+
+def gone_reason(kind: str, data: dict[str, Any]) -> str | None:
+    """"author_deleted" or "removed" when the child is a placeholder of a deleted/removed item."""
+    body = data.get("body") if kind == "t1" else data.get("selftext")
+    category = data.get("removed_by_category")
+    if body == "[removed]" or (category and category not in _AUTHOR_GONE):
+        return "removed"
+    if body == "[deleted]" or category in _AUTHOR_GONE or data.get("author") in PLACEHOLDERS:
+        return "author_deleted"
+    return None
+
+
+def clean_text(text: str) -> str:
+    """Reddit's Markdown source: entities decoded (`&amp;`, `&#x200B;`, `&nbsp;`), zero-width spaces dropped."""
+    text = html.unescape(html.unescape(text)) if "&amp;#" in text else html.unescape(text)
+    text = _ZERO_WIDTH.sub("", text).replace("\xa0", " ")
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def absolute(url: str) -> str:
+    return f"https://www.reddit.com{url}" if url.startswith("/") else url
+
+
+def item_url(kind: str, data: dict[str, Any]) -> str | None:
+    """The permalink (without `?ref=...`), or, for old comments without one, a URL built from its parts."""
+    permalink = data.get("permalink")
+    if isinstance(permalink, str) and permalink:
+        parts = urlsplit(permalink)
+        return absolute(parts.path) if not parts.netloc else permalink
+    sub, item_id = data.get("subreddit"), data.get("id") or str(data["name"]).partition("_")[2]
+    if kind == "t1" and sub and str(data.get("link_id") or "").startswith("t3_"):
+        return f"https://www.reddit.com/r/{quote(sub)}/comments/{data['link_id'][3:]}/_/{item_id}/"
+    if kind == "t3" and sub:
+        return f"https://www.reddit.com/r/{quote(sub)}/comments/{item_id}/"
+    url = data.get("url")
+    return absolute(url) if isinstance(url, str) and url else None
+
+
+def listing_children(doc: Any) -> list[Any] | None:
+    """The children of a Listing response (None if it is not one). A `/comments/<id>` response is
+    a list of two Listings (the post, then its comments): their children, in that order."""
+    if isinstance(doc, list):
+        parts = [listing_children(d) for d in doc]
+        return None if not parts or any(p is None for p in parts) else [c for p in parts for c in p]  # type: ignore[union-attr]
+    data = doc.get("data") if isinstance(doc, dict) and doc.get("kind") == "Listing" else None
+    if not isinstance(data, dict) or not isinstance(data.get("children"), list):
+        return None
+    return data["children"]
 
 
 def _created(child: Any) -> float | None:

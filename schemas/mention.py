@@ -99,11 +99,12 @@ class RawMention(_Strict):
     matched_keyword: ShortText | None = None
     ingested_at: AwareDatetime | None = None  # set by the connector when it publishes
     edited_at: AwareDatetime | None = None  # the author edited it: re-published under the same id
-    truncated: bool = False  # the text was cut at a word boundary to MAX_TEXT_CHARS
+    # optional and None when unused, so a plain mention's record stays as it was (exclude_none)
+    truncated: bool | None = None  # True: the text was cut at a word boundary to MAX_TEXT_CHARS
     created_at_note: ShortText | None = None  # why created_at is not the platform's own (no date, ...)
-    links: list[Annotated[str, StringConstraints(max_length=2048)]] = []  # full URLs of its links (facets, link posts)
-    link_titles: list[ShortText] = []  # titles of link cards / linked pages, searchable
-    media_alt: list[ShortText] = []  # alt text of its images, searchable
+    links: list[Annotated[str, StringConstraints(max_length=2048)]] | None = None  # full URLs (facets, link posts)
+    link_titles: list[ShortText] | None = None  # titles of link cards / linked pages, searchable
+    media_alt: list[ShortText] | None = None  # alt text of its images, searchable
     raw: dict[str, Any] | None = None  # the platform's payload, for audits; not searched
 
     @property

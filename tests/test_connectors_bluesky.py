@@ -160,7 +160,7 @@ def test_real_image_post_with_link_facet_and_tags():
     full = "https://www.tumblr.com/tempo-tales/765681292369166336/behind-them-timmi-and-wankyu-follow-silently-but?source=share"
     assert m.text.startswith('"Behind them, Timmi and Wanky\'u follow silently but as fast as possible."\n\n' + full)
     assert m.text.endswith("#talesatwonderworld\n#balanwonderworldoc")
-    assert m.links == [full] and m.media_alt == [] and m.lang_hint == "es"  # the image has an empty alt
+    assert m.links == [full] and not m.media_alt and m.lang_hint == "es"  # the image has an empty alt
 
 
 def test_real_gif_only_reply_uses_the_card_title_not_a_dead_letter():

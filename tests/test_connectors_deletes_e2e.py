@@ -2,8 +2,8 @@
 and node: the connector's own code publishes, the worker indexes, edits and removes.
 
 - stream: Mastodon's streaming events (from the Mastodon documentation, tests/fixtures/.../real/);
-- webhook: Meta Page feed deliveries (Yoctol/bottender's recorded values) through the signed POST path.
-The poll family (Reddit) has its own test beside its fixtures when they record a removal."""
+- webhook: Meta Page feed deliveries (Yoctol/bottender's recorded values) through the signed POST path;
+- poll: Reddit responses recorded by PRAW's integration tests (a comment edited, then deleted)."""
 from __future__ import annotations
 
 import asyncio
@@ -15,12 +15,15 @@ from elasticsearch import Elasticsearch
 
 from connectors.mastodon import MastodonConfig, MastodonConnector
 from connectors.meta import MetaConfig, MetaWebhookConnector
+from connectors.reddit import RedditConfig, RedditConnector, listing_children
 from connectors.runtime.checkpoint import MemoryCheckpointStore
+from connectors.runtime.live import Event
 from connectors.runtime.sink import KafkaMentionSink
 from harness.wait import wait_for
 from tests.fixtures.connectors.fakes import serve
 from tests.test_connectors_mastodon import real_sse
 from tests.test_connectors_meta import SECRET, graph_any, real, signed
+from tests.test_connectors_reddit import real as reddit_real
 
 pytestmark = pytest.mark.e2e
 
@@ -101,3 +104,18 @@ def test_webhook_family_meta_feed_edit_and_remove(worker, settings, es, sink):
                          for m in removed), timeout=60, what="both removals recorded")
     wait_for(lambda: all(_doc(es, settings, m) is None for m in removed), timeout=60,
              what="removed posts out of search")
+
+
+def test_poll_family_reddit_edit_then_author_delete(worker, settings, es, sink):
+    connector = RedditConnector(RedditConfig(name="reddit-e2e", client_id="app-id", client_secret="app-secret",
+                                             listings=["r/all"], brands=[{"name": "Brand", "keywords": ["new text"]}]),
+                                sink, MemoryCheckpointStore())
+    (edited,) = reddit_real("praw_comment_edited.json")["json"]["data"]["things"]
+    connector.handle(Event(payload=edited))
+    sink.flush()
+    doc = wait_for(lambda: _doc(es, settings, "reddit:t1_d1616q2"), timeout=120, what="the edited comment indexed")
+    assert doc["text"] == "New text" and doc["edited_at"]
+    for child in listing_children(reddit_real("praw_info_comment_deleted.json")):  # the next poll: "[deleted]"
+        connector.handle(Event(payload=child))
+    sink.flush()
+    wait_for(lambda: _doc(es, settings, "reddit:t1_d1616q2") is None, timeout=60, what="the deleted comment to go")

@@ -174,7 +174,7 @@ def test_real_streaming_events_update_edit_delete_and_others():
     first = sink.mentions[0]
     assert first.text == "@disarray glad i was able to help" and first.author.handle == "freon@letsalllovela.in"
     assert first.created_at == datetime(2022, 8, 30, 23, 5, 46, 839000, tzinfo=timezone.utc)
-    assert first.lang_hint is None and first.brand == "Brand" and first.links == []
+    assert first.lang_hint is None and first.brand == "Brand" and not first.links
     edit = next(m for m in sink.mentions if m.id.endswith("ruby.social/users/chrismo/statuses/109348684454557541"))
     assert edit.edited_at == datetime(2022, 11, 15, 16, 10, 43, tzinfo=timezone.utc)
     assert edit.links == ["https://cstudios.bandcamp.com/track/celestia-gravity-assist-no-19-var-2"], "no hashtags"

@@ -405,9 +405,10 @@ class LiveConnector(ABC):
         try:
             mention = RawMention(
                 id=mention_id(source.value, post.native_id), source=source, channel=post.channel or found.channel,
-                url=post.url, author=post.author, text=text, truncated=truncated, lang_hint=post.lang,
+                url=post.url, author=post.author, text=text, truncated=truncated or None, lang_hint=post.lang,
                 created_at=post.created_at, created_at_note=post.created_at_note, edited_at=post.edited_at,
-                links=list(post.links), link_titles=list(post.link_titles), media_alt=list(post.media_alt),
+                links=list(post.links) or None, link_titles=list(post.link_titles) or None,
+                media_alt=list(post.media_alt) or None,
                 in_reply_to=post.in_reply_to, brand=found.brand, matched_keyword=found.keyword, raw=post.raw,
                 ingested_at=datetime.now(timezone.utc))
         except ValidationError as exc:
