@@ -61,3 +61,20 @@ def worker(isolated_env, settings, tmp_path_factory) -> Iterator[WorkerProcess]:
     w.start()
     yield w
     w.stop()
+
+
+@pytest.fixture(scope="module")
+def es(settings):
+    from elasticsearch import Elasticsearch
+
+    return Elasticsearch(settings.es_url)
+
+
+@pytest.fixture(scope="module")
+def raw_sink(settings):
+    """What a live connector publishes with: mentions and deletions to the raw topic, rejects to the DLQ."""
+    from connectors.runtime.sink import KafkaMentionSink
+
+    out = KafkaMentionSink(settings.kafka_bootstrap, settings.topic_raw, settings.topic_dlq)
+    yield out
+    out.close()

@@ -3,6 +3,13 @@ names) is in the `harness` package, which the benchmarks and the demo use too.""
 from __future__ import annotations
 
 
+def searchable(es, settings, mention_id: str) -> dict | None:
+    """The mention's document as a search finds it now (after a refresh), or None."""
+    es.indices.refresh(index=settings.es_write_alias)
+    hits = es.search(index=settings.es_write_alias, query={"ids": {"values": [mention_id]}})["hits"]["hits"]
+    return hits[0]["_source"] if hits else None
+
+
 def where_mentions_stopped(settings, missing_ids: set[str]) -> str:
     """For a failed end-to-end wait: on which pipeline topics each missing mention id appears,
     and how far the worker group committed on each partition. Kafka is the truth: this tells

@@ -39,6 +39,7 @@ from pipeline.customers.profile_doc import customers_mapping, profile_document
 from pipeline.customers.registry import load_index
 from pipeline.customers.state import CustomerState, remove_item
 from pipeline.dead_letters import dead_letter_event
+from pipeline.es_wait import until_elasticsearch
 from pipeline.faust_compat import as_current
 from schemas import ClassifiedMention, DeadLetterReason
 from sinks.elasticsearch import BulkWriter, sink_client
@@ -236,8 +237,7 @@ async def _customers_writer() -> BulkWriter:
                           max_chunk_bytes=settings.es_bulk_max_bytes, initial_backoff=settings.es_retry_initial_seconds,
                           max_backoff=settings.es_retry_max_seconds)
 
-    return await until_ready(attempt, what="elasticsearch for customer profiles", log=log,
-                             initial=settings.es_retry_initial_seconds, maximum=settings.es_retry_max_seconds)
+    return await until_elasticsearch(attempt, what="elasticsearch for customer profiles", log=log)
 
 
 @app.agent(topics.customer_profiles)

@@ -9,10 +9,10 @@ import json
 import logging
 
 from core import metrics
-from core.retry import until_ready
 from pipeline import topics
 from pipeline.app import app, settings
 from pipeline.dead_letters import dead_letter_event
+from pipeline.es_wait import until_elasticsearch
 from pipeline.trace import trace
 from schemas import DeadLetterReason, MentionDeletion
 from sinks.elasticsearch import sink_client
@@ -28,8 +28,7 @@ async def connect():
         await ensure_deletions_index(client, settings.es_deletions_index)
         return client
 
-    return await until_ready(attempt, what="elasticsearch for deletions", log=log,
-                             initial=settings.es_retry_initial_seconds, maximum=settings.es_retry_max_seconds)
+    return await until_elasticsearch(attempt, what="elasticsearch for deletions", log=log)
 
 
 @app.agent(topics.mention_deletions)
@@ -44,13 +43,11 @@ async def forget_deleted(stream):
             except ValueError as exc:  # only if someone else writes to this topic
                 await dead_letter_event(event, "forget_deleted", DeadLetterReason.schema_violation, str(exc), None)
         # first the record (the index stage reads it), then the removal: in this order no write slips between
-        await until_ready(lambda: record_deletions(client, settings.es_deletions_index, deletions),
-                          what="recording deletions", log=log, initial=settings.es_retry_initial_seconds,
-                          maximum=settings.es_retry_max_seconds)
-        removed = await until_ready(lambda: remove_mentions(client, settings.es_index_prefix,
-                                                            [d.id for d in deletions]),
-                                    what="removing deleted mentions", log=log,
-                                    initial=settings.es_retry_initial_seconds, maximum=settings.es_retry_max_seconds)
+        await until_elasticsearch(lambda: record_deletions(client, settings.es_deletions_index, deletions),
+                                  what="recording deletions", log=log)
+        removed = await until_elasticsearch(
+            lambda: remove_mentions(client, settings.es_index_prefix, [d.id for d in deletions]),
+            what="removing deleted mentions", log=log)
         for mention_id, customer_id in removed.items():
             if customer_id:
                 await topics.customer_control.send(key=customer_id.encode(), value=json.dumps(

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from core import metrics
-from core.retry import until_ready
 from pipeline import topics
 from pipeline.app import app, settings
 from pipeline.dead_letters import dead_letter_event
+from pipeline.es_wait import until_elasticsearch
 from pipeline.trace import trace
 from schemas import ClassifiedMention, DeadLetterReason
 from sinks.elasticsearch import BulkWriter, ensure_index, sink_client
@@ -35,10 +35,9 @@ async def connect_elasticsearch() -> BulkWriter:
         return BulkWriter(client, router, chunk_size=settings.es_bulk_size, max_chunk_bytes=settings.es_bulk_max_bytes,
                           initial_backoff=settings.es_retry_initial_seconds, max_backoff=settings.es_retry_max_seconds)
 
-    return await until_ready(attempt, what="elasticsearch", log=log, initial=settings.es_retry_initial_seconds,
-                             maximum=settings.es_retry_max_seconds,
-                             on_failure=lambda exc: metrics.set_dependency("elasticsearch", False),
-                             details=lambda: {"url": settings.es_url})
+    return await until_elasticsearch(attempt, what="elasticsearch", log=log,
+                                     on_failure=lambda exc: metrics.set_dependency("elasticsearch", False),
+                                     details=lambda: {"url": settings.es_url})
 
 
 def _documents(events: Sequence) -> tuple[list[tuple[str, dict]], dict[str, object], list[tuple[object, str]]]:
