@@ -6,6 +6,7 @@ outputs are sent."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +18,12 @@ from pipeline import resources, topics
 from pipeline.app import app, settings
 from pipeline.classify import classified, texts_and_languages
 from pipeline.dead_letters import dead_letter_event
+from pipeline.faults import describe, maybe_fail
 from pipeline.inflight import InOrderBatches
 from pipeline.trace import trace
 from schemas import DeadLetterReason, RawMention
+
+log = logging.getLogger(__name__)
 
 # The model's own threads: up to `classify_in_flight` batches run at once, each on
 # `classifier_threads` ONNX threads (the enrichers use the loop's default executor).
@@ -33,7 +37,11 @@ async def classify(stream):
 
     async def finish(batch: tuple[list, list, list[RawMention], asyncio.Future]) -> None:
         events, kept, mentions, model_call = batch
-        results = await model_call
+        try:
+            results = await model_call
+        except Exception:  # noqa: BLE001 - one text may have broken the batch: find it, keep the rest
+            log.exception("model call failed for a batch; classifying its mentions one at a time")
+            kept, mentions, results = await _classify_one_by_one(loop, kept, mentions)
         await _send_classified(loop, kept, mentions, results)
         for event in events:
             await stream.ack(event)
@@ -64,6 +72,23 @@ def _start_model(loop: asyncio.AbstractEventLoop, texts: list[str], languages: l
     return loop.run_in_executor(model_executor, _timed_classify, texts, languages)
 
 
+async def _classify_one_by_one(loop: asyncio.AbstractEventLoop, kept: Sequence, mentions: Sequence[RawMention]
+                               ) -> tuple[list, list[RawMention], list]:
+    """Each mention alone; one that still fails goes to the DLQ with the error."""
+    out_events, out_mentions, results = [], [], []
+    for event, mention in zip(kept, mentions, strict=True):
+        texts, languages = texts_and_languages([mention])
+        try:
+            [result] = await loop.run_in_executor(model_executor, _timed_classify, texts, languages)
+        except Exception as exc:  # noqa: BLE001 - this one record, with the reason
+            await dead_letter_event(event, "classify", DeadLetterReason.processing_error, describe(exc), mention.id)
+            continue
+        out_events.append(event)
+        out_mentions.append(mention)
+        results.append(result)
+    return out_events, out_mentions, results
+
+
 def _timed_classify(texts: list[str], languages: list[str | None]) -> list:
     with metrics.MODEL_SECONDS.labels(classifier=settings.classifier).time():
         return resources.classify_batch()(texts, languages)
@@ -80,12 +105,27 @@ async def _send_classified(loop: asyncio.AbstractEventLoop, kept: Sequence, ment
     done = []
     for event, mention, result in zip(kept, mentions, results, strict=True):
         try:
+            maybe_fail("classify", mention.id)
             out = classified(mention, result, model_version=model_version, processed_at=processed_at)
             done.append((event, out.model_copy(update={"customer_id": (event.message.key or b"").decode()
                                                        or out.customer_id})))
-        except ValueError as exc:
-            await dead_letter_event(event, "classify", DeadLetterReason.processing_error, str(exc), mention.id)
-    outs = await loop.run_in_executor(None, enrich_batch, [o for _, o in done], resources.triage().severity_config())
+        except Exception as exc:  # noqa: BLE001 - this one record to the DLQ, the rest of the batch on
+            await dead_letter_event(event, "classify", DeadLetterReason.processing_error, describe(exc), mention.id)
+    severity = resources.triage().severity_config()
+    try:
+        outs = await loop.run_in_executor(None, enrich_batch, [o for _, o in done], severity)
+    except Exception:  # noqa: BLE001 - one mention broke the enrichers: each alone, the culprit to the DLQ
+        log.exception("enriching a batch failed; enriching its mentions one at a time")
+        kept_done, outs = [], []
+        for event, out in done:
+            try:
+                [enriched] = await loop.run_in_executor(None, enrich_batch, [out], severity)
+            except Exception as exc:  # noqa: BLE001
+                await dead_letter_event(event, "classify", DeadLetterReason.processing_error, describe(exc), out.id)
+                continue
+            kept_done.append((event, out))
+            outs.append(enriched)
+        done = kept_done
     for (event, _), out in zip(done, outs, strict=True):
         metrics.STAGE_EVENTS.labels(stage="classify", outcome="ok").inc()
         trace.info("classified", extra={"stage": "classify", "mention_id": out.id, "type": str(out.type),

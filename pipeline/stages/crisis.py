@@ -24,6 +24,7 @@ from pipeline import topics
 from pipeline.app import app, settings
 from pipeline.crisis.detect import BrandState, Detector, Facts
 from pipeline.dead_letters import dead_letter_event
+from pipeline.faults import describe, maybe_fail
 from pipeline.faust_compat import as_current
 from schemas import Alert, ClassifiedMention, DeadLetterReason
 
@@ -143,6 +144,7 @@ def _detect_batch(events) -> list[Alert]:
             except ValueError:
                 outcomes.append("invalid")
                 continue
+            maybe_fail("crisis", mention.id)
             facts = Facts.from_mention(mention, cfg)
             key = mention.brand.encode()
             state = state_of(key, event)
@@ -185,11 +187,12 @@ async def _detect_one(event) -> list[Alert]:
             MENTIONS.labels(outcome="replayed").inc()
             return []
         try:
+            maybe_fail("crisis", mention.id)
             facts = Facts.from_mention(mention, cfg)
             alerts = detector.observe(state, facts)
         except Exception as exc:  # noqa: BLE001 - a bug must not skip the mention silently
             MENTIONS.labels(outcome="failed").inc()
-            await dead_letter_event(event, "crisis", DeadLetterReason.processing_error, repr(exc), mention.id)
+            await dead_letter_event(event, "crisis", DeadLetterReason.processing_error, describe(exc), mention.id)
             return []
         state.offset = msg.offset
         _store(key, state)

@@ -40,6 +40,7 @@ from pipeline.customers.registry import load_index
 from pipeline.customers.state import CustomerState, remove_item
 from pipeline.dead_letters import dead_letter_event
 from pipeline.es_wait import until_elasticsearch
+from pipeline.faults import describe, maybe_fail
 from pipeline.faust_compat import as_current
 from schemas import ClassifiedMention, DeadLetterReason
 from sinks.elasticsearch import BulkWriter, sink_client
@@ -138,11 +139,12 @@ def _fold(events) -> tuple[list[tuple], dict[bytes, _Customer], list[tuple[bytes
             continue
         key = msg.key or mention.customer_id.encode()
         try:
+            maybe_fail("profile", mention.id)
             customer = folded.get(key) or _load(key, event)
             new_state, verdict, is_new = observe(customer.state, mention, triage)
             out = finalize(mention, verdict, triage, ReplyBook.load(settings.replies_dir, mention.brand))
         except Exception as exc:  # noqa: BLE001 - one bad mention must not stop the customer's stream
-            rejects.append((event, DeadLetterReason.processing_error, repr(exc), mention.id))
+            rejects.append((event, DeadLetterReason.processing_error, describe(exc), mention.id))
             continue
         link = links.get(mention.customer_key)
         customer.event, customer.state, customer.name = event, new_state, link.name if link else None
@@ -177,49 +179,57 @@ async def customer_control(stream):
     """Erase a customer's state (and their linked accounts'), or move an account's history into
     the customer it was linked to later. One event at a time: it writes the table."""
     async for event in stream.events():
-        msg = event.message
-        key = msg.key
         try:
-            body = json.loads(msg.value or b"{}")
-            op = body.get("op", "erase")  # records from `luister forget` carry no op: they erase
-        except ValueError as exc:
-            await dead_letter_event(event, "customer_control", DeadLetterReason.malformed_json, str(exc), None)
-            continue
-        if not key:
-            continue
-        stored = customers.get(key)
-        registry = resources.registry()
-        if op == "erase":
-            linked = CustomerState.load(stored).accounts if stored else []
-            if stored is not None:
-                del customers[key]
-            await topics.customer_profiles.send(key=key, value=None)  # tombstone: the profile document goes too
-            for account in {*linked, *registry.accounts_of(key.decode())} - {key.decode()}:
-                await topics.customer_control.send(key=account.encode(), value=json.dumps({"op": "erase"}).encode())
-                if registry.links.get(account) and registry.links[account].customer_id == key.decode():
-                    await topics.account_links.send(key=account.encode(), value=None)  # unlink: no personal data left
-            log.info("customer state erased", extra={"customer_id": key.decode(), "accounts": len(linked)})
-        elif op == "move" and stored is not None and body.get("into") and body["into"].encode() != key:
+            await _apply_order(event)
+        except Exception as exc:  # noqa: BLE001 - one bad order to the DLQ; the customer's others go on
+            await dead_letter_event(event, "customer_control", DeadLetterReason.processing_error, describe(exc), None)
+
+
+async def _apply_order(event) -> None:
+    """One erase/move/absorb/forget_mention order against the `customers` table."""
+    msg = event.message
+    key = msg.key
+    try:
+        body = json.loads(msg.value or b"{}")
+        op = body.get("op", "erase")  # records from `luister forget` carry no op: they erase
+    except ValueError as exc:
+        await dead_letter_event(event, "customer_control", DeadLetterReason.malformed_json, str(exc), None)
+        return
+    if not key:
+        return
+    stored = customers.get(key)
+    registry = resources.registry()
+    if op == "erase":
+        linked = CustomerState.load(stored).accounts if stored else []
+        if stored is not None:
             del customers[key]
-            await topics.customer_profiles.send(key=key, value=None)
-            await topics.customer_control.send(key=body["into"].encode(), value=json.dumps(
-                {"op": "absorb", "from": key.decode(), "state": stored}).encode())
-            log.info("customer history moved", extra={"from": key.decode(), "into": body["into"]})
-        elif op == "forget_mention" and stored is not None:  # its author deleted it (stages/deletions.py)
-            state = CustomerState.load(stored)
-            kept = remove_item(state, body.get("mention_id", ""))
-            if kept is not None:
-                link = registry.links.get(key.decode())
-                doc = _save(key, kept, link.name if link else None)
-                await topics.customer_profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
-        elif op == "absorb":
-            moved = CustomerState.load(body["state"])
-            merged = merge_states(CustomerState.load(stored) if stored else None, moved, key.decode(),
-                                  resources.triage().history)
-            link = registry.links.get(moved.customer_id)
-            doc = _save(key, merged, link.name if link else None)
+        await topics.customer_profiles.send(key=key, value=None)  # tombstone: the profile document goes too
+        for account in {*linked, *registry.accounts_of(key.decode())} - {key.decode()}:
+            await topics.customer_control.send(key=account.encode(), value=json.dumps({"op": "erase"}).encode())
+            if registry.links.get(account) and registry.links[account].customer_id == key.decode():
+                await topics.account_links.send(key=account.encode(), value=None)  # unlink: no personal data left
+        log.info("customer state erased", extra={"customer_id": key.decode(), "accounts": len(linked)})
+    elif op == "move" and stored is not None and body.get("into") and body["into"].encode() != key:
+        del customers[key]
+        await topics.customer_profiles.send(key=key, value=None)
+        await topics.customer_control.send(key=body["into"].encode(), value=json.dumps(
+            {"op": "absorb", "from": key.decode(), "state": stored}).encode())
+        log.info("customer history moved", extra={"from": key.decode(), "into": body["into"]})
+    elif op == "forget_mention" and stored is not None:  # its author deleted it (stages/deletions.py)
+        state = CustomerState.load(stored)
+        kept = remove_item(state, body.get("mention_id", ""))
+        if kept is not None:
+            link = registry.links.get(key.decode())
+            doc = _save(key, kept, link.name if link else None)
             await topics.customer_profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
-        metrics.STAGE_EVENTS.labels(stage="customer_control", outcome=op).inc()
+    elif op == "absorb":
+        moved = CustomerState.load(body["state"])
+        merged = merge_states(CustomerState.load(stored) if stored else None, moved, key.decode(),
+                              resources.triage().history)
+        link = registry.links.get(moved.customer_id)
+        doc = _save(key, merged, link.name if link else None)
+        await topics.customer_profiles.send(key=key, value=json.dumps(doc, ensure_ascii=False).encode())
+    metrics.STAGE_EVENTS.labels(stage="customer_control", outcome=op).inc()
 
 
 async def _customers_writer() -> BulkWriter:

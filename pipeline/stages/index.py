@@ -12,6 +12,7 @@ from pipeline import topics
 from pipeline.app import app, settings
 from pipeline.dead_letters import dead_letter_event
 from pipeline.es_wait import until_elasticsearch
+from pipeline.faults import describe, maybe_fail
 from pipeline.trace import trace
 from schemas import ClassifiedMention, DeadLetterReason
 from sinks.elasticsearch import BulkWriter, ensure_index, sink_client
@@ -40,17 +41,23 @@ async def connect_elasticsearch() -> BulkWriter:
                                      details=lambda: {"url": settings.es_url})
 
 
-def _documents(events: Sequence) -> tuple[list[tuple[str, dict]], dict[str, object], list[tuple[object, str]]]:
+def _documents(events: Sequence) -> tuple[list[tuple[str, dict]], dict[str, object], list[tuple]]:
+    """(documents, event per mention id, rejects as (event, reason, detail, mention id))."""
     docs: list[tuple[str, dict]] = []
     by_id: dict[str, object] = {}
-    bad: list[tuple[object, str]] = []
+    bad: list[tuple] = []
     for event in events:
         try:
             mention = ClassifiedMention.model_validate_json(event.message.value)
         except ValueError as exc:
-            bad.append((event, str(exc)))
+            bad.append((event, DeadLetterReason.schema_violation, str(exc), None))
             continue
-        docs.append((mention.id, mention.model_dump(mode="json", exclude_none=True)))
+        try:
+            maybe_fail("index", mention.id)
+            docs.append((mention.id, mention.model_dump(mode="json", exclude_none=True)))
+        except Exception as exc:  # noqa: BLE001 - this one record to the DLQ, the rest of the batch on
+            bad.append((event, DeadLetterReason.processing_error, describe(exc), mention.id))
+            continue
         by_id[mention.id] = event
     return docs, by_id, bad
 
@@ -62,8 +69,8 @@ async def index(stream):
     async for events in stream.take_events(settings.es_bulk_size, within=settings.es_sink_within_seconds):
         started = time.perf_counter()
         docs, by_id, bad = _documents(events)
-        for event, detail in bad:
-            await dead_letter_event(event, "index", DeadLetterReason.schema_violation, detail, None)
+        for event, reason, detail, mention_id in bad:
+            await dead_letter_event(event, "index", reason, detail, mention_id)
         # a mention its author deleted before it got here is not indexed (the record is read in real time)
         gone = await deleted_ids(writer.client, settings.es_deletions_index, by_id)
         if gone:

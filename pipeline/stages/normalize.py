@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 from core import metrics
 from pipeline import resources, topics
 from pipeline.app import app, settings
-from pipeline.dead_letters import send_dead_letter
+from pipeline.dead_letters import dead_letter_event, send_dead_letter
+from pipeline.faults import describe, maybe_fail
 from pipeline.normalize import normalize as normalize_record
 from pipeline.trace import trace
-from schemas import DeadLetter, MentionDeletion, RawMention
+from schemas import DeadLetter, DeadLetterReason, MentionDeletion, RawMention
 
 
 def customer_id_of(mention: RawMention) -> str:
@@ -29,8 +30,18 @@ async def normalize(stream):
         started = time.perf_counter()
         for event in events:
             msg = event.message
-            result = normalize_record(msg.value, received_at=datetime.now(timezone.utc), topic=msg.topic,
-                                      partition=msg.partition, offset=msg.offset, key=msg.key)
+            mention_id = None
+            try:
+                result = normalize_record(msg.value, received_at=datetime.now(timezone.utc), topic=msg.topic,
+                                          partition=msg.partition, offset=msg.offset, key=msg.key)
+                if isinstance(result, RawMention):
+                    mention_id = result.id
+                    maybe_fail("normalize", result.id)
+                    key = customer_id_of(result).encode()
+            except Exception as exc:  # noqa: BLE001 - a bug on one record: that record to the DLQ, the rest on
+                await dead_letter_event(event, "normalize", DeadLetterReason.processing_error, describe(exc),
+                                        mention_id)
+                continue
             if isinstance(result, DeadLetter):
                 await send_dead_letter(result)
                 continue
@@ -41,5 +52,5 @@ async def normalize(stream):
             metrics.STAGE_EVENTS.labels(stage="normalize", outcome="ok").inc()
             trace.info("normalized", extra={"stage": "normalize", "mention_id": result.id, "offset": msg.offset,
                                             "partition": msg.partition})
-            await topics.normalized_mentions.send(key=customer_id_of(result).encode(), value=msg.value)
+            await topics.normalized_mentions.send(key=key, value=msg.value)
         metrics.STAGE_SECONDS.labels(stage="normalize").observe(time.perf_counter() - started)
