@@ -3,11 +3,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import datetime, timezone
 from typing import Any
 
 _RESERVED = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# user:password@ in any URL of a log line (an es_url with credentials, a broker URL in an error)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/\s@\"']*):[^@/\s\"']+@")
+
+
+def redact_credentials(line: str) -> str:
+    """Every line a Luister process logs passes here: passwords in URLs become ***."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>\g<user>:***@", line)
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -19,7 +27,7 @@ class KeyValueFormatter(logging.Formatter):
             line += " " + " ".join(f"{k}={_kv(v)}" for k, v in fields.items())
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return redact_credentials(line)
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,7 +41,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        return json.dumps(payload, default=str, ensure_ascii=False)
+        return redact_credentials(json.dumps(payload, default=str, ensure_ascii=False))
 
 
 def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:

@@ -13,6 +13,23 @@ from schemas import Alert, ClassifiedMention
 # of order, far beyond what a live stream sees. Reordering within the allowed lateness is covered by
 # tests/test_crisis_detect.py.
 PARTITIONS = "1"
+PAGES_TOKEN = "crisis-page-test-token"
+
+
+def crisis_page(port: int, brand: str, token: str | None = PAGES_TOKEN) -> tuple[int, dict]:
+    """GET the worker's /crisis/<brand>/ page (with the bearer token unless None): (status, JSON)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/crisis/{brand}/")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
 
 
 def crisis_env(isolated_env: dict[str, str]) -> Iterator[dict[str, str]]:
@@ -20,7 +37,7 @@ def crisis_env(isolated_env: dict[str, str]) -> Iterator[dict[str, str]]:
     from core.settings import Settings
 
     env = {**isolated_env, "LUISTER_ES_ALERTS_INDEX": f"{isolated_env['LUISTER_ES_INDEX_PREFIX']}-alerts",
-           "LUISTER_TOPIC_PARTITIONS": PARTITIONS}
+           "LUISTER_TOPIC_PARTITIONS": PARTITIONS, "LUISTER_WORKER_PAGES_TOKEN": PAGES_TOKEN}
     yield env
     drop_index_family(Settings().es_url, env["LUISTER_ES_ALERTS_INDEX"])
 

@@ -56,6 +56,9 @@ def test_generic_webhook_ingest():
             out["stale"] = (await http.post(url, content=WHATSAPP, headers=headers(
                 "whatsapp", WHATSAPP, stamp=int(time.time()) - 3600))).status_code
             out["none"] = (await http.post(url, content=WHATSAPP)).status_code
+            # a signature header with characters outside ASCII is a bad signature (401), not a crash (500)
+            odd = {**headers("whatsapp", WHATSAPP), "X-Luister-Signature": "sha256=\u00e9t\u00e9".encode("latin-1")}
+            out["non_ascii"] = (await http.post(url, content=WHATSAPP, headers=odd)).status_code
             big = b'{"mentions": [' + b" " * 5000 + b"]}"
             out["big"] = (await http.post(url, content=big, headers=headers("helpdesk", big))).status_code
             broken = b'{"id": "x", "text": '
@@ -74,7 +77,8 @@ def test_generic_webhook_ingest():
     assert out["wa"].status_code == 202 and out["wa"].json()["accepted"] == [
         "whatsapp.wamid.HBgLMzE2MTIzNDU2NzgVAgASGBQzQTRB"]
     assert out["again"].status_code == 202 and out["again"].json()["duplicates"] == 1
-    assert (out["bad_sig"], out["wrong_key"], out["unknown"], out["stale"], out["none"]) == (401, 401, 401, 401, 401)
+    assert (out["bad_sig"], out["wrong_key"], out["unknown"], out["stale"], out["none"], out["non_ascii"]) == \
+        (401, 401, 401, 401, 401, 401)
     assert out["big"] == 413 and out["broken"].status_code == 400
     assert out["after_refusals"] == 3
     mentions = {m.id: m for m in sink.mentions}

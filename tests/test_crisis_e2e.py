@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from connectors.synthetic import DEFAULT_START, BurstSpec, generate
 from harness.wait import wait_for
 from pipeline.crisis.simulate import classify
 from schemas import Alert, AlertKind, AlertStatus
-from tests.crisis_support import alerts_on_topic, crisis_env, publish_classified, settings_from_env
+from tests.crisis_support import alerts_on_topic, crisis_env, crisis_page, publish_classified, settings_from_env
 
 pytestmark = pytest.mark.e2e
 
@@ -83,9 +82,12 @@ def test_burst_opens_one_surge_within_30s_updates_and_resolves(worker, settings)
     assert evidence["examples"] and all(e["id"] in opened.mention_ids for e in evidence["examples"])
     assert evidence["links"] and all(link.startswith("https://") for link in evidence["links"])
 
-    # the windows live in the worker's table: its /crisis page shows them by unit and sentiment
-    with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/crisis/Belnet/", timeout=10) as resp:
-        snap = json.loads(resp.read())
+    # the windows live in the worker's table: its /crisis page shows them by unit and sentiment, with the
+    # token only (it shows example mentions)
+    assert crisis_page(worker.web_port, "Belnet", token=None)[0] == 401
+    assert crisis_page(worker.web_port, "Belnet", token="wrong-token")[0] == 401
+    status, snap = crisis_page(worker.web_port, "Belnet")
+    assert status == 200
     assert snap["stream_time"] > BURST_END.isoformat() and snap["late_mentions"] == 0
     assert {"*", "storing"} <= set(snap["units"])
     assert set(snap["units"]["*"]["hop_window"]) == {"negative", "neutral", "positive"}
@@ -108,22 +110,19 @@ def test_burst_opens_one_surge_within_30s_updates_and_resolves(worker, settings)
 
     # a restart on an empty disk recovers the windows and baselines from the table's changelog;
     # compare against the state once the worker has consumed everything (two equal reads in a row)
-    def crisis_page() -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/crisis/Belnet/", timeout=10) as resp:
-            return json.loads(resp.read())
+    def page() -> dict:
+        return crisis_page(worker.web_port, "Belnet")[1]
 
     def settled() -> dict | None:
-        first = crisis_page()
+        first = page()
         time.sleep(2)
-        return first if crisis_page() == first else None
+        return first if page() == first else None
 
     snap = wait_for(settled, timeout=60, interval=0, what="the crisis state to stop changing")
     worker.stop()
     worker.env["LUISTER_WORKER_DATA_DIR"] += "-after-restart"
     worker.start()
-    with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/crisis/Belnet/", timeout=10) as resp:
-        recovered = json.loads(resp.read())
-    assert recovered == snap
+    assert page() == snap
 
 
 def test_by_brand_records_carry_the_time_they_were_written_so_retention_keeps_a_replay(worker, settings):

@@ -152,6 +152,10 @@ def test_health_and_readiness_endpoints(ops_worker):
     with urllib.request.urlopen(f"{base}/readyz", timeout=10) as resp:
         body = json.loads(resp.read())
         assert resp.status == 200 and body["ready"] is True and body["reason"] == "ready"
+    # the debug page that shows example mentions is off without a token
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"{base}/crisis/PakjePost/", timeout=10)
+    assert missing.value.code == 404
 
 
 def test_json_logs_follow_one_mention_through_the_pipeline(ops_worker):

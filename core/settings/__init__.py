@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -116,6 +116,9 @@ class Settings(BaseSettings):
                                                   "partition, offset): follow a mention through the pipeline")
     metrics_host: str = Field("127.0.0.1", description="bind address of /metrics, /healthz, /readyz of every "
                                                        "process (the worker's web port too); 0.0.0.0 in a container")
+    worker_pages_token: SecretStr | None = Field(
+        None, description="bearer token for the worker's debug pages (/crisis/{brand}/: it shows example "
+                          "mentions); unset: those pages are off (404). /metrics, /healthz, /readyz need none")
     metrics_interval_seconds: float = Field(5.0, gt=0, description="how often a worker refreshes consumer lag, "
                                                                    "assignment and table-size gauges")
     kafka_session_timeout_seconds: float = Field(

@@ -14,6 +14,7 @@ from typing import Literal
 
 import click
 
+from core.redact import redact_url
 from core.settings import Settings
 
 Status = Literal["ok", "warn", "FAIL"]
@@ -120,7 +121,7 @@ def check_elasticsearch(settings: Settings, timeout: float) -> Iterator[Finding]
     from elasticsearch import Elasticsearch
 
     es = Elasticsearch(settings.es_url, request_timeout=timeout, max_retries=0)
-    where = _redact(settings.es_url)
+    where = redact_url(settings.es_url)
     try:
         health = es.cluster.health()
         nodes = es.nodes.info(filter_path="nodes.*.version")["nodes"]  # `GET /` is not in every distribution
@@ -171,16 +172,6 @@ def _analysis_plugin(es) -> Finding:
     return ok(f"analysis plugin works: {DUTCH_ANALYZER} 'klachten' -> {nl}, {ENGLISH_ANALYZER} 'deliveries' -> {en}")
 
 
-def _redact(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
 # ------------------------------------------------------------------ classifier
 
 def check_classifier(settings: Settings, load: Callable | None = None) -> Iterator[Finding]:
@@ -225,7 +216,7 @@ def doctor(settings: Settings, only: tuple[str, ...], timeout: float) -> None:
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     runs = {
         "kafka": (f"Kafka ({settings.kafka_bootstrap})", lambda: check_kafka(settings, timeout)),
-        "elasticsearch": (f"Elasticsearch ({_redact(settings.es_url)})", lambda: check_elasticsearch(settings, timeout)),
+        "elasticsearch": (f"Elasticsearch ({redact_url(settings.es_url)})", lambda: check_elasticsearch(settings, timeout)),
         "classifier": (f"Classifier ({settings.classifier})", lambda: check_classifier(settings)),
     }
     everything: list[Finding] = []

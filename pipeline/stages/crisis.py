@@ -20,6 +20,7 @@ import faust
 from aiokafka.partitioner import murmur2
 from prometheus_client import Counter, Gauge
 
+from core.signing import digests_match
 from pipeline import topics
 from pipeline.app import app, settings
 from pipeline.crisis.detect import BrandState, Detector, Facts
@@ -220,8 +221,16 @@ def _tick_partition(partition: int, ts: float, *, skip: bytes, load=None, store=
 
 
 @app.page("/crisis/{brand}/")
-async def crisis_view(web, request, brand: str):  # noqa: ARG001
-    """The brand's windows, baselines and open alerts, if this worker holds the brand's partition."""
+async def crisis_view(web, request, brand: str):
+    """The brand's windows, baselines and open alerts, if this worker holds the brand's partition.
+
+    It shows example mentions (personal data): off unless `worker_pages_token` is set, and then only
+    for `Authorization: Bearer <token>`."""
+    token = settings.worker_pages_token
+    if token is None:
+        return web.json({"error": "not found"}, status=404)
+    if not digests_match(f"Bearer {token.get_secret_value()}", request.headers.get("Authorization")):
+        return web.json({"error": "unauthorized"}, status=401)
     data = state_table.get(brand.encode())
     if not data:
         return web.json({"error": f"no crisis state for {brand} on this worker"}, status=404)

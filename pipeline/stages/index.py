@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from core import metrics
+from core.redact import redact_url
 from pipeline import topics
 from pipeline.app import app, settings
 from pipeline.dead_letters import dead_letter_event
@@ -38,7 +39,7 @@ async def connect_elasticsearch() -> BulkWriter:
 
     return await until_elasticsearch(attempt, what="elasticsearch", log=log,
                                      on_failure=lambda exc: metrics.set_dependency("elasticsearch", False),
-                                     details=lambda: {"url": settings.es_url})
+                                     details=lambda: {"url": redact_url(settings.es_url)})
 
 
 def _documents(events: Sequence) -> tuple[list[tuple[str, dict]], dict[str, object], list[tuple]]:

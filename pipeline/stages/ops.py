@@ -21,6 +21,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from core import __version__, metrics
+from core.redact import redact_url
 from pipeline.app import app, settings
 from pipeline.faust_compat import not_fetching, on_agent_error
 
@@ -33,7 +34,7 @@ def readiness() -> tuple[bool, str]:
     if not _state["started"]:
         return False, "starting: recovering tables or joining the consumer group"
     if not metrics.DEPENDENCIES.get("elasticsearch", False):
-        return False, f"waiting for Elasticsearch at {settings.es_url}"
+        return False, f"waiting for Elasticsearch at {redact_url(settings.es_url)}"
     return True, "ready"
 
 
