@@ -178,9 +178,12 @@ def test_json_logs_follow_one_mention_through_the_pipeline(ops_worker):
     assert len(letters) == SAMPLE_BAD and all(r["reason"] and r["stage"] == "normalize" for r in letters)
 
 
+AUDIT_KEY = {"LUISTER_AUDIT_HMAC_KEY": "a-test-secret-not-the-default"}
+
+
 def _doctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "luister.cli", "doctor", *args], cwd=ROOT, capture_output=True, check=False,
-                          text=True, timeout=120, env={**os.environ, **env})
+    return subprocess.run([sys.executable, "-m", "luister.cli", "doctor", *args], cwd=ROOT, capture_output=True,
+                          check=False, text=True, timeout=120, env={**os.environ, **AUDIT_KEY, **env})
 
 
 def test_doctor_passes_against_the_running_services(ops_worker, ops_env, ops_settings):
@@ -192,6 +195,12 @@ def test_doctor_passes_against_the_running_services(ops_worker, ops_env, ops_set
     assert "analysis plugin works: luister_dutch 'klachten' -> ['klacht']" in out
     assert f"alias {ops_settings.es_write_alias} answers: {SAMPLE_VALID} mention(s) indexed" in out
     assert "baseline loads" in out
+    assert "audit_hmac_key is set (not the default)" in out
+
+
+def test_doctor_fails_on_the_public_default_audit_key(ops_env):
+    result = _doctor({**ops_env, "LUISTER_AUDIT_HMAC_KEY": "luister-audit"}, "--only", "secrets")
+    assert result.returncode == 1 and "FAIL  audit_hmac_key is the public default" in result.stdout
 
 
 def test_doctor_says_in_plain_words_what_is_missing(ops_worker, ops_env):
@@ -201,9 +210,10 @@ def test_doctor_says_in_plain_words_what_is_missing(ops_worker, ops_env):
 
     closed = free_port()
     result = _doctor({**ops_env, "LUISTER_KAFKA_BOOTSTRAP": f"127.0.0.1:{closed}",
-                      "LUISTER_ES_URL": f"http://127.0.0.1:{closed}"}, "--timeout", "2")
+                      "LUISTER_ES_URL": f"http://elastic:hunter2@127.0.0.1:{closed}"}, "--timeout", "2")
     assert result.returncode == 1
     assert f"FAIL  cannot reach Kafka at 127.0.0.1:{closed}" in result.stdout
-    assert f"FAIL  cannot reach Elasticsearch at http://127.0.0.1:{closed}" in result.stdout
+    assert f"FAIL  cannot reach Elasticsearch at http://elastic:***@127.0.0.1:{closed}" in result.stdout
+    assert "hunter2" not in result.stdout + result.stderr
     assert "2 problem(s) found" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr

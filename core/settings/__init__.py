@@ -20,6 +20,8 @@ from pydantic_settings import (
 )
 
 from core.paths import PROJECT_ROOT
+
+DEFAULT_AUDIT_KEY = "luister-audit"  # public: anyone could recompute the hashed ids; doctor refuses it
 from core.settings.alerts import AlertSettings
 from core.settings.crisis import CrisisSettings
 
@@ -100,8 +102,9 @@ class Settings(BaseSettings):
     es_deletions_index: str = Field("luister-deletions", description="deleted mentions (id, source, time; no "
                                                                      "content): audit, and a deletion that "
                                                                      "arrives before its mention wins")
-    audit_hmac_key: str = Field("luister-audit", description="HMAC key for hashed ids in the audit index: "
-                                                            "set a secret in production")
+    audit_hmac_key: SecretStr = Field(SecretStr(DEFAULT_AUDIT_KEY),
+                                      description="HMAC key for hashed ids in the audit index: set a secret in "
+                                                  "production (`luister doctor` fails on the default)")
     report_timezone: str = Field("Europe/Amsterdam", description="days and months of reports in this zone")
     chromium: str = Field("", description="Chromium binary for report PDF/PNG export; empty: find on PATH")
 

@@ -15,7 +15,7 @@ from typing import Literal
 import click
 
 from core.redact import redact_url
-from core.settings import Settings
+from core.settings import DEFAULT_AUDIT_KEY, Settings
 
 Status = Literal["ok", "warn", "FAIL"]
 SAMPLE = ("Mijn pakket is al een week niet bezorgd en niemand reageert!", "nl")
@@ -196,9 +196,21 @@ def check_classifier(settings: Settings, load: Callable | None = None) -> Iterat
              f"complaint as {result.type.value}/{result.sentiment.value} in {took * 1000:.0f} ms")
 
 
+# ------------------------------------------------------------------ secrets
+
+def check_secrets(settings: Settings) -> Iterator[Finding]:
+    """Secrets that still have their public default."""
+    if settings.audit_hmac_key.get_secret_value() == DEFAULT_AUDIT_KEY:
+        yield fail("audit_hmac_key is the public default: anyone can recompute the hashed ids in the audit "
+                   "index. Set LUISTER_AUDIT_HMAC_KEY (or audit_hmac_key in the config file) to a long random "
+                   "secret, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`")
+    else:
+        yield ok("audit_hmac_key is set (not the default)")
+
+
 # ------------------------------------------------------------------ command
 
-CHECKS = ("kafka", "elasticsearch", "classifier")
+CHECKS = ("kafka", "elasticsearch", "classifier", "secrets")
 
 
 @click.command(name="doctor")
@@ -218,6 +230,7 @@ def doctor(settings: Settings, only: tuple[str, ...], timeout: float) -> None:
         "kafka": (f"Kafka ({settings.kafka_bootstrap})", lambda: check_kafka(settings, timeout)),
         "elasticsearch": (f"Elasticsearch ({redact_url(settings.es_url)})", lambda: check_elasticsearch(settings, timeout)),
         "classifier": (f"Classifier ({settings.classifier})", lambda: check_classifier(settings)),
+        "secrets": ("Secrets", lambda: check_secrets(settings)),
     }
     everything: list[Finding] = []
     for name in CHECKS:

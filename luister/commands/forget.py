@@ -52,7 +52,7 @@ def forget(settings: Settings, customer_id: str, ticket: str | None, yes: bool) 
     if not yes:
         click.confirm(f"Erase everything about {customer_id}? This cannot be undone", abort=True)
     es = connect(settings)
-    erasure = erase.Erasure.start(customer_id, settings.audit_hmac_key, ticket)
+    erasure = erase.Erasure.start(customer_id, settings.audit_hmac_key.get_secret_value(), ticket)
     partition, offset = publish_erase_request(settings, customer_id, erasure.erasure_id, erasure.requested_at)
     erasure.erase_topic, erasure.erase_partition, erasure.erase_offset = settings.topic_erase, partition, offset
     click.echo(f"erase request published to {settings.topic_erase} (partition {partition}, offset {offset})", err=True)

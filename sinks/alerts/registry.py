@@ -14,17 +14,17 @@ NAMES = ("slack", "pagerduty", "alertmanager", "webhook")
 def destinations(settings: Settings) -> dict[str, Destination]:
     a = settings.alerts
     out: dict[str, Destination] = {}
-    if a.slack_url:
-        out["slack"] = SlackDestination(a.slack_url, min_severity=a.slack_min_severity)
-    if a.pagerduty_routing_key and a.pagerduty_url:
-        out["pagerduty"] = PagerDutyDestination(a.pagerduty_url, a.pagerduty_routing_key,
+    if a.slack_url.get_secret_value():
+        out["slack"] = SlackDestination(a.slack_url.get_secret_value(), min_severity=a.slack_min_severity)
+    if a.pagerduty_routing_key.get_secret_value() and a.pagerduty_url:
+        out["pagerduty"] = PagerDutyDestination(a.pagerduty_url, a.pagerduty_routing_key.get_secret_value(),
                                                 min_severity=a.pagerduty_min_severity, client_url=a.source_url)
     if a.alertmanager_url:
         out["alertmanager"] = AlertmanagerDestination(a.alertmanager_url, min_severity=a.alertmanager_min_severity,
                                                       active_hours=a.alertmanager_active_hours,
                                                       generator_url=a.source_url)
     if a.webhook_url:
-        out["webhook"] = WebhookDestination(a.webhook_url, a.webhook_secret, min_severity=a.webhook_min_severity)
+        out["webhook"] = WebhookDestination(a.webhook_url, a.webhook_secret.get_secret_value(), min_severity=a.webhook_min_severity)
     return out
 
 
