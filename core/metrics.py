@@ -42,6 +42,9 @@ MODEL_SECONDS = Histogram(
 CONSUMER_LAG = Gauge(
     "luister_consumer_lag_messages", "End offset minus committed offset, per partition this worker owns",
     ["topic", "partition"])
+PARTITION_STALLED = Gauge(
+    "luister_partition_stalled_seconds", "How long an assigned partition with lag has made no progress "
+    "(committed offset unchanged); 0 while it moves", ["topic", "partition"])
 ASSIGNED_PARTITIONS = Gauge("luister_assigned_partitions", "Partitions assigned to this worker", ["topic"])
 OFFSET_JUMPS = Counter("luister_offset_jumps_total", "Forward jumps in a stream partition's offsets, by what was "
                        "done: sought_back (unprocessed records skipped: read again), already_processed "

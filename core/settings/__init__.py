@@ -124,6 +124,9 @@ class Settings(BaseSettings):
                           "mentions); unset: those pages are off (404). /metrics, /healthz, /readyz need none")
     metrics_interval_seconds: float = Field(5.0, gt=0, description="how often a worker refreshes consumer lag, "
                                                                    "assignment and table-size gauges")
+    stall_after_seconds: float = Field(
+        120.0, gt=0, description="an assigned partition with lag whose committed offset has not moved this long "
+                                 "is stalled: a metric, a log line naming it, /readyz fails (docs/operations.md)")
     kafka_session_timeout_seconds: float = Field(
         30.0, gt=0, description="a worker that stops heartbeating is out of the group after this long "
                                 "(its partitions move to the others)")

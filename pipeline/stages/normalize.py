@@ -8,7 +8,7 @@ from core import metrics
 from pipeline import resources, topics
 from pipeline.app import app, settings
 from pipeline.dead_letters import dead_letter_event, send_dead_letter
-from pipeline.faults import describe, maybe_fail
+from pipeline.faults import describe, maybe_fail, maybe_stall
 from pipeline.normalize import normalize as normalize_record
 from pipeline.trace import trace
 from schemas import DeadLetter, DeadLetterReason, MentionDeletion, RawMention
@@ -45,6 +45,7 @@ async def normalize(stream):
             if isinstance(result, DeadLetter):
                 await send_dead_letter(result)
                 continue
+            await maybe_stall("normalize", mention_id)
             if isinstance(result, MentionDeletion):
                 metrics.STAGE_EVENTS.labels(stage="normalize", outcome="deletion").inc()
                 await topics.mention_deletions.send(key=result.id.encode(), value=msg.value)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import Any
 
 import faust
@@ -24,10 +25,12 @@ from core import __version__, metrics
 from core.redact import redact_url
 from pipeline.app import app, settings
 from pipeline.faust_compat import not_fetching, on_agent_error
+from pipeline.watchdog import ProgressWatchdog
 
 log = logging.getLogger(__name__)
 
-_state = {"started": False}
+_state: dict = {"started": False, "stalled": {}}  # stalled: (topic, partition) -> lag
+_watchdog = ProgressWatchdog(settings.stall_after_seconds)
 
 
 def readiness() -> tuple[bool, str]:
@@ -35,6 +38,9 @@ def readiness() -> tuple[bool, str]:
         return False, "starting: recovering tables or joining the consumer group"
     if not metrics.DEPENDENCIES.get("elasticsearch", False):
         return False, f"waiting for Elasticsearch at {redact_url(settings.es_url)}"
+    if _state["stalled"]:
+        names = ", ".join(f"{t}:{p} (lag {n})" for (t, p), n in sorted(_state["stalled"].items()))
+        return False, f"no progress for {settings.stall_after_seconds:.0f}s on {names}"
     return True, "ready"
 
 
@@ -139,7 +145,8 @@ class _LagReader:
         self._consumer = None
         self._lock = threading.Lock()
 
-    def read(self, partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    def read(self, partitions: list[tuple[str, int]]) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+        """(lag, committed offset) per partition."""
         from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
         with self._lock:
@@ -151,7 +158,7 @@ class _LagReader:
             end = {(tp.topic, tp.partition): off for tp, off in self._consumer.end_offsets(tps).items()}
             offsets = self._admin.list_group_offsets({self.group_id: tps}).get(self.group_id, {})
             committed = {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
-            return metrics.consumer_lag(end, committed)
+            return metrics.consumer_lag(end, committed), committed
 
     def close(self) -> None:
         with self._lock:
@@ -171,11 +178,28 @@ def _table_sizes() -> dict[str, int]:
 async def _refresh_lag() -> None:
     loop = asyncio.get_running_loop()
     partitions = _input_partitions(_assigned())
-    lag = await loop.run_in_executor(None, _lag_reader.read, partitions) if partitions else {}
+    lag, committed = await loop.run_in_executor(None, _lag_reader.read, partitions) if partitions else ({}, {})
     for topic, partition in {(t, int(p)) for t, p in _label_sets(metrics.CONSUMER_LAG)} - set(lag):
         metrics.CONSUMER_LAG.remove(topic, str(partition))  # moved to another worker: its series ends here
     for (topic, partition), value in lag.items():
         metrics.CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(value)
+    _watch_progress(lag, committed)
+
+
+def _watch_progress(lag: dict[tuple[str, int], int], committed: dict[tuple[str, int], int]) -> None:
+    """Stalled partitions: a metric, a log line when one stalls (and when it moves again), /readyz fails."""
+    stalled = _watchdog.observe(time.monotonic(), committed, lag)
+    for topic, partition in {(t, int(p)) for t, p in _label_sets(metrics.PARTITION_STALLED)} - set(lag):
+        metrics.PARTITION_STALLED.remove(topic, str(partition))
+    for tp in lag:
+        metrics.PARTITION_STALLED.labels(topic=tp[0], partition=str(tp[1])).set(round(stalled.get(tp, 0.0), 1))
+    for tp in sorted(set(stalled) - set(_state["stalled"])):
+        log.error("partition stalled: lag and no progress", extra={
+            "topic": tp[0], "partition": tp[1], "lag": lag[tp], "committed": committed.get(tp),
+            "stalled_s": round(stalled[tp], 1)})
+    for tp in sorted(set(_state["stalled"]) - set(stalled)):
+        log.info("partition moving again", extra={"topic": tp[0], "partition": tp[1]})
+    _state["stalled"] = {tp: lag.get(tp, 0) for tp in stalled}
 
 
 @app.timer(interval=settings.metrics_interval_seconds)
