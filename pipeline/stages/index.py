@@ -24,6 +24,10 @@ from sinks.elasticsearch.mapping import MAPPING_VERSION
 log = logging.getLogger(__name__)
 
 
+def _elasticsearch_down(_exc: BaseException) -> None:
+    metrics.set_dependency("elasticsearch", False)  # /readyz says so while a stage waits for it
+
+
 async def connect_elasticsearch() -> BulkWriter:
     """Wait (with backoff) until Elasticsearch answers and the indices exist."""
     client = sink_client(settings.es_url, settings.es_request_timeout)
@@ -38,7 +42,7 @@ async def connect_elasticsearch() -> BulkWriter:
                           initial_backoff=settings.es_retry_initial_seconds, max_backoff=settings.es_retry_max_seconds)
 
     return await until_elasticsearch(attempt, what="elasticsearch", log=log,
-                                     on_failure=lambda exc: metrics.set_dependency("elasticsearch", False),
+                                     on_failure=_elasticsearch_down,
                                      details=lambda: {"url": redact_url(settings.es_url)})
 
 
@@ -72,16 +76,21 @@ async def index(stream):
         docs, by_id, bad = _documents(events)
         for event, reason, detail, mention_id in bad:
             await dead_letter_event(event, "index", reason, detail, mention_id)
-        # a mention its author deleted before it got here is not indexed (the record is read in real time)
-        gone = await deleted_ids(writer.client, settings.es_deletions_index, by_id)
+        # a mention its author deleted before it got here is not indexed (the record is read in real time;
+        # with retries, like the write itself: an outage means waiting, never skipping the batch)
+        gone = await until_elasticsearch(lambda: deleted_ids(writer.client, settings.es_deletions_index, by_id),
+                                         what="reading deletions", log=log, on_failure=_elasticsearch_down)
         if gone:
             docs = [(doc_id, doc) for doc_id, doc in docs if doc_id not in gone]
             metrics.STAGE_EVENTS.labels(stage="index", outcome="deleted_before_indexed").inc(len(gone))
         result = await writer.write(docs)
         # and one whose deletion was recorded while this batch was being written goes again at once
-        late = await deleted_ids(writer.client, settings.es_deletions_index, (doc_id for doc_id, _ in docs))
+        written = [doc_id for doc_id, _ in docs]
+        late = await until_elasticsearch(lambda: deleted_ids(writer.client, settings.es_deletions_index, written),
+                                         what="reading deletions", log=log, on_failure=_elasticsearch_down)
         if late:
-            await remove_mentions(writer.client, settings.es_index_prefix, sorted(late))
+            await until_elasticsearch(lambda: remove_mentions(writer.client, settings.es_index_prefix, sorted(late)),
+                                      what="removing deleted mentions", log=log, on_failure=_elasticsearch_down)
         metrics.set_dependency("elasticsearch", True)
         if settings.log_mentions:
             rejected_ids = {r.doc_id for r in result.rejected}
