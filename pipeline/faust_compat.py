@@ -87,6 +87,14 @@ async def committed_and_earliest(consumer: AIOKafkaConsumer, tp) -> tuple[int | 
     return committed, earliest
 
 
+async def wait_for_partitions(app: faust.App, topic: str) -> None:
+    """Wait until the producer's metadata knows `topic`. A table with `use_partitioner` picks the
+    changelog partition of a write from that metadata synchronously, and raises (TypeError on None)
+    when it does not know the topic yet: seen as two crashes of crisis_detect right after start-up,
+    its first batch arriving before the changelog topic's metadata."""
+    await app.producer._ensure_producer().partitions_for(topic)
+
+
 def not_fetching(consumer: Any) -> dict[str, set]:
     """Partitions the consumer has paused, and those held back because a stream's buffer is full."""
     return {"paused": set(getattr(consumer, "_paused_partitions", ())),

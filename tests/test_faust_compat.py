@@ -86,3 +86,11 @@ def test_the_agent_error_hook_chains_to_faust_s_handler_once():
     asyncio.run(agent._on_error(agent, RuntimeError("boom")))
     assert calls == ["ours boom", "faust boom"]
     assert "_on_error" in inspect.getsource(type(agent))
+
+
+def test_the_producer_gives_its_aiokafka_producer_and_that_waits_for_metadata():
+    import aiokafka
+
+    assert callable(getattr(faust_aiokafka.Producer, "_ensure_producer", None))
+    assert "_ensure_producer" in inspect.getsource(faust_aiokafka.Producer.key_partition)  # the sync path
+    assert inspect.iscoroutinefunction(aiokafka.AIOKafkaProducer.partitions_for)

@@ -26,7 +26,7 @@ from pipeline.app import app, settings
 from pipeline.crisis.detect import BrandState, Detector, Facts
 from pipeline.dead_letters import dead_letter_event
 from pipeline.faults import describe, maybe_fail
-from pipeline.faust_compat import as_current
+from pipeline.faust_compat import as_current, wait_for_partitions
 from schemas import Alert, ClassifiedMention, DeadLetterReason
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,8 @@ if cfg.enabled:
 
         Each brand's state is read and written once per batch (it was once per mention, and a brand
         has many). Should a mention fail, the batch is redone one event at a time, as before."""
+        # the table picks its changelog partition from the producer's metadata: have it before the first write
+        await wait_for_partitions(app, state_table.changelog_topic.get_topic_name())
         async for events in stream.take_events(cfg.batch_size, within=settings.batch_within_seconds):
             try:
                 alerts = _detect_batch(events)
