@@ -86,7 +86,3 @@ def checkpoints_spec(name: str, replication: int) -> TopicSpec:
     return TopicSpec("connector_checkpoints", name, "a connector's last cursor", "connector instance",
                      "connectors", "connectors at start", partitions=1, replication=replication,
                      configs={"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1", "segment.ms": "3600000"})
-
-
-def contiguous_names(settings: Settings) -> list[str]:
-    return [s.name for s in catalogue(settings).values() if s.contiguous]

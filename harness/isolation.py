@@ -2,6 +2,7 @@
 topics, consumer group, indices and the worker's data dir, as LUISTER_* variables; and their removal."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -29,8 +30,12 @@ def isolated_env(prefix: str, *, partitions: int, data_dir: Path, raw_topic: str
 
 
 def settings_from_env(env: dict[str, str]) -> Settings:
-    """The Settings a process started with these LUISTER_* variables would see (other keys ignored)."""
-    return Settings(**{k.removeprefix("LUISTER_").lower(): v for k, v in env.items() if k.startswith("LUISTER_")})
+    """The Settings a process started with these LUISTER_* variables would see: read as environment
+    variables, so nested sections (LUISTER_CRISIS__P_OPEN, LUISTER_ALERTS__SLACK_URL) work too."""
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, {k: v for k, v in env.items() if k.startswith("LUISTER_")}):
+        return Settings()
 
 
 def drop_index_family(es_url: str, prefix: str) -> None:

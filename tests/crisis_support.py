@@ -56,13 +56,3 @@ def publish_classified(settings, mentions: Iterable[ClassifiedMention]) -> int:
             n += 1
     return n
 
-
-def settings_from_env(env: dict[str, str]):
-    """Settings as a worker started with `env` reads them (nested LUISTER_CRISIS__* included)."""
-    import os
-    from unittest import mock
-
-    from core.settings import Settings
-
-    with mock.patch.dict(os.environ, env):
-        return Settings()

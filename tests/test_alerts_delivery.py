@@ -15,11 +15,10 @@ from kafka import KafkaConsumer, TopicPartition
 
 from core.kafka_admin import create_topics, end_offsets, read_from
 from core.settings import Settings
-from harness.isolation import drop_index_family
+from harness.isolation import drop_index_family, settings_from_env
 from schemas import Alert, AlertKind, AlertStatus, DeadLetter
 from sinks.alerts import runner
 from tests.alerts_receivers import Receiver, check_alertmanager, check_pagerduty, check_slack, check_webhook, start
-from tests.crisis_support import settings_from_env
 
 pytestmark = pytest.mark.e2e
 

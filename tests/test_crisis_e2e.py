@@ -14,10 +14,11 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from connectors.synthetic import DEFAULT_START, BurstSpec, generate
+from harness.isolation import settings_from_env
 from harness.wait import wait_for
 from pipeline.crisis.simulate import classify
 from schemas import Alert, AlertKind, AlertStatus
-from tests.crisis_support import alerts_on_topic, crisis_env, crisis_page, publish_classified, settings_from_env
+from tests.crisis_support import alerts_on_topic, crisis_env, crisis_page, publish_classified
 
 pytestmark = pytest.mark.e2e
 

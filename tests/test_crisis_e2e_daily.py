@@ -10,10 +10,11 @@ from kafka import KafkaConsumer, TopicPartition
 
 from connectors.synthetic import daily_profile, generate
 from core.kafka_admin import end_offsets
+from harness.isolation import settings_from_env
 from harness.wait import wait_for
 from pipeline.crisis.simulate import classify
 from schemas import Alert, AlertKind, AlertStatus, Flags, RepeatedNegativity, Sentiment
-from tests.crisis_support import alerts_on_topic, crisis_env, publish_classified, settings_from_env
+from tests.crisis_support import alerts_on_topic, crisis_env, publish_classified
 
 pytestmark = pytest.mark.e2e
 
